@@ -1,0 +1,18 @@
+//! driftsync keeps AWS CloudFormation stacks exactly as their Git repository
+//! says.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! source ─ Revision ─▶ config ─ StackSpec ─▶ template::resolve ─ DesiredStack ─┐
+//! live ─ LiveStack (deployed template, parameters, drift, resource state) ─────┤
+//!                                                    drift::detect ─▶ DriftReport
+//!                                                    policy::decide ─▶ Decisions
+//!                                                    plan::build    ─▶ Plan
+//!                                                    remediate::execute ─▶ Outcome
+//! ```
+//!
+//! `doc` and `template` are pure (no I/O); `source` is the only module that
+//! reads git; the CLI (`cli`) is the only place that prints or exits.
+
+pub mod doc;

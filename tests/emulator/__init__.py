@@ -1,0 +1,19 @@
+"""driftsync's local AWS test bed: moto 5.2.5 plus the APIs it lacks.
+
+Run it with scripts/aws-emulator; see README.md for what is emulated."""
+
+import importlib
+
+# Modules that register operations and hooks (see registry.py). Phase 2 adds
+# its modules (ssm_automation, config_service, cloudtrail) to this list.
+EXTENSIONS = [
+    "moto_fixes",
+    "cfn_drift",
+    "cfn_changesets",
+    "cloudcontrol",
+]
+
+
+def load_extensions() -> None:
+    for name in EXTENSIONS:
+        importlib.import_module(f"{__name__}.{name}")

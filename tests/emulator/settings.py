@@ -1,0 +1,44 @@
+"""Run-time knobs, readable and settable through GET/POST /_emulator/config."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+_lock = threading.Lock()
+_DEFAULTS: dict[str, Any] = {
+    # How long a DetectStackDrift stays DETECTION_IN_PROGRESS (AWS: seconds to minutes).
+    "drift_detection_seconds": float(os.environ.get("AWS_EMULATOR_DRIFT_SECONDS", "0.5")),
+    # How long a Cloud Control request stays IN_PROGRESS before SUCCESS.
+    "cloudcontrol_seconds": float(os.environ.get("AWS_EMULATOR_CLOUDCONTROL_SECONDS", "0.2")),
+    # Make every started drift detection end in DETECTION_FAILED (tests the failure path).
+    "drift_detection_fail": False,
+}
+_values = dict(_DEFAULTS)
+
+
+def get(name: str) -> Any:
+    with _lock:
+        return _values[name]
+
+
+def snapshot() -> dict[str, Any]:
+    with _lock:
+        return dict(_values)
+
+
+def update(changes: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(changes) - set(_DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+    with _lock:
+        for k, v in changes.items():
+            _values[k] = type(_DEFAULTS[k])(v)
+        return dict(_values)
+
+
+def reset() -> None:
+    with _lock:
+        _values.clear()
+        _values.update(_DEFAULTS)
