@@ -338,8 +338,7 @@ mod tests {
 
     fn de(text: &str) -> Result<Conf, DeError> {
         let node = parse(text, Format::Yaml).unwrap();
-        let conf = from_node(&node);
-        conf
+        from_node(&node)
     }
 
     #[test]

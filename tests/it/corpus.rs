@@ -36,7 +36,9 @@ fn every_corpus_template_parses_or_is_listed_with_its_reason() {
                 e.to_string().contains(reason.as_str()),
                 "{key}: failed with {e}, expected a failure mentioning {reason:?}"
             ),
-            (Ok(_), Some(_)) => surprises.push(format!("{key}: parses now; remove it from the expectations")),
+            (Ok(_), Some(_)) => surprises.push(format!(
+                "{key}: parses now; remove it from the expectations"
+            )),
             (Err(e), None) => surprises.push(format!("{key}:{e}")),
         }
     }

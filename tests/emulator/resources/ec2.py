@@ -132,8 +132,7 @@ class SecurityGroup(Adapter):
         if "Tags" in desired or "Tags" in previous:
             current = dict(backend(where).tags.get(g.id, {}))
             to_set, to_remove = tag_changes(current, desired.get("Tags"))
-            protected = set(desired.get("_protected_tag_keys", ()))
-            backend(where).delete_tag_keys([g.id], [k for k in to_remove if k not in protected])
+            backend(where).delete_tag_keys([g.id], to_remove)
             if to_set:
                 backend(where).create_tags([g.id], to_set)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from moto.core.common_models import CloudFormationModel
 
-from .base import Adapter, NotFound, Where, register, tag_changes, tag_dict
+from .base import Adapter, NotFound, Where, register, tag_changes
 
 
 def backend(where: Where):
@@ -177,4 +177,3 @@ class BucketPolicyModel(CloudFormationModel):
 
 register(Bucket())
 register(BucketPolicy())
-_ = tag_dict
