@@ -16,3 +16,4 @@
 //! reads git; the CLI (`cli`) is the only place that prints or exits.
 
 pub mod doc;
+pub mod template;
