@@ -46,15 +46,19 @@ class EmulatorMiddleware:
         resp = self._faulted(req, environ)
         if resp == "drop":
             calls.record(req, 0, "ConnectionDropped", account_id)
+            start_response("500 Dropped", [("Content-Length", "0")])  # never reaches the client
             return []
         if resp is None:
             try:
                 resp = self._dispatch(ctx, environ)
             except ServiceError as e:
                 resp = error_response(req, e.code, e.message, e.status)
-            except Exception as e:  # a bug in an emulated handler: say so, in AWS's shape
-                traceback.print_exc(file=sys.stderr)
-                resp = error_response(req, "InternalFailure", f"emulator error: {type(e).__name__}: {e}", 500)
+            except Exception as e:
+                converted = _moto_error(e)
+                if converted is None:  # a bug in an emulated handler: say so, in AWS's shape
+                    traceback.print_exc(file=sys.stderr)
+                    converted = ("InternalFailure", f"emulator error: {type(e).__name__}: {e}", 500)
+                resp = error_response(req, *converted)
         calls.record(req, resp[0], _error_code(resp), account_id)
         return _finish(start_response, resp)
 
@@ -83,13 +87,18 @@ class EmulatorMiddleware:
         handler = registry.HANDLERS.get(key)
         if handler is not None:
             return serialize_result(req, req.operation, handler(ctx, parse_params(req)))
-        if req.service in registry.OWN_SERVICES:
+        if req.service in registry.OWN_SERVICES or not _in_model(req):
             return unknown_operation(req)
         params = parse_params(req) if registry.needs_params(*key) else {}
         for hook in registry.BEFORE.get(key, []):
             result = hook(ctx, params)
             if result is not None:
                 return serialize_result(req, req.operation, result)
+        if ctx.rewritten:  # a before-hook changed parameters: hand moto the new form
+            from urllib.parse import urlencode
+
+            new_body = urlencode(list(req.form.items(multi=True))).encode()
+            environ["wsgi.input"], environ["CONTENT_LENGTH"], environ["QUERY_STRING"] = io.BytesIO(new_body), str(len(new_body)), ""
         status, headers, out = self._call_moto(environ)
         if NOT_IMPLEMENTED_HEADER in headers:
             return unknown_operation(req)
@@ -126,6 +135,27 @@ def parse_params(req: AwsRequest) -> dict[str, Any]:
     parser = PROTOCOL_PARSERS[req.protocol](op_model)
     return parser.parse({"values": req.form, "body": req.body, "headers": req.headers, "method": req.method,
                          "url_path": req.path, "url_params": {}})
+
+
+def _in_model(req: AwsRequest) -> bool:
+    """False for query/JSON operations botocore doesn't know (moto would crash on them)."""
+    if req.protocol not in ("query", "json", "ec2") or not req.service or not req.operation:
+        return True
+    try:
+        return req.operation in service_model(req.service).operation_names
+    except Exception:
+        return True
+
+
+def _moto_error(e: Exception) -> tuple[str, str, int] | None:
+    """(code, message, status) of an error moto raised inside an emulated handler."""
+    from moto.core.exceptions import RESTError, ServiceException
+
+    if isinstance(e, ServiceException):
+        return str(e.code), str(e.message), 400
+    if isinstance(e, RESTError):
+        return str(e.error_type), str(e.message), int(e.code)
+    return None
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

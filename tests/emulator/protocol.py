@@ -32,6 +32,7 @@ TARGET_TO_SERVICE = {
     "DynamoDB_20120810": "dynamodb",
     "AmazonSQS": "sqs",
 }
+CAPITAL_MESSAGE = {"cloudcontrol"}
 _CRED_RE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
@@ -188,7 +189,9 @@ def error_response(req: AwsRequest, code: str, message: str, status: int = 400) 
     except Exception:
         pass
     headers["Content-Type"] = f"application/x-amz-json-{version}"
-    return status, headers, json.dumps({"__type": code, "message": message}).encode()
+    # Services whose exception shapes name the member "Message" (Cloud Control) get that.
+    key = "Message" if req.service in CAPITAL_MESSAGE else "message"
+    return status, headers, json.dumps({"__type": code, key: message}).encode()
 
 
 def unknown_operation(req: AwsRequest) -> Response:

@@ -21,9 +21,16 @@ class Context:
     account_id: str
     region: str
 
+    rewritten: bool = False
+
     @property
     def access_key(self) -> str:
         return self.request.access_key
+
+    def set_form_param(self, name: str, value: str) -> None:
+        """For before-hooks: change a query-protocol parameter moto will see."""
+        self.request.form[name] = value
+        self.rewritten = True
 
 
 Handler = Callable[[Context, dict[str, Any]], dict[str, Any]]

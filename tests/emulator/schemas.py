@@ -59,7 +59,10 @@ class TypeSchema:
         return self.resolve(node)
 
     def unordered(self, tokens: list[str]) -> bool:
-        """Arrays are ordered unless the schema says insertionOrder: false."""
+        """Arrays are ordered unless the schema says insertionOrder: false. Tag lists are
+        always sets: AWS compares tags by key whatever a schema says (e.g. DynamoDB)."""
+        if tokens and tokens[-1] == "Tags":
+            return True
         return self.subschema(tokens).get("insertionOrder", True) is False
 
     def replacement_for(self, names: set[str]) -> str:

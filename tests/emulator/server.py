@@ -33,6 +33,8 @@ def create_app(service: Any):
     def _crashed(e: Exception):
         if isinstance(e, HTTPException):
             return e
+        if type(e).__name__ == "OperationNotFoundError":  # botocore: action not in the model
+            return Response(b"", status=501, headers={NOT_IMPLEMENTED_HEADER: _header_safe(e)})
         import traceback
 
         traceback.print_exc(file=sys.stderr)

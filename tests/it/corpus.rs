@@ -121,3 +121,56 @@ fn every_parsed_corpus_template_resolves_with_sample_parameters() {
         failures.join("\n")
     );
 }
+
+/// cfn-lint 1.58's error codes per corpus template (shared baseline).
+fn cfnlint_errors(rel: &str) -> Option<Vec<String>> {
+    static BASELINE: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    let baseline = BASELINE.get_or_init(|| {
+        let path = corpus_dir().join("../cfnlint_baseline_by_file.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    });
+    let codes = baseline.get(format!("cfn-templates/{rel}"))?.as_object()?;
+    Some(
+        codes
+            .keys()
+            .filter(|c| c.starts_with('E'))
+            .cloned()
+            .collect(),
+    )
+}
+
+/// Where cfn-lint finds no error, validate must not either: no false alarms
+/// on real, deployable templates.
+#[test]
+fn validate_reports_no_errors_where_cfn_lint_finds_none() {
+    use driftsync::template::schema::SchemaFacts;
+    use driftsync::template::validate::{Severity, check_template};
+    let mut false_alarms = Vec::new();
+    let mut checked = 0;
+    for rel in corpus_templates() {
+        let key = rel.to_string_lossy().to_string();
+        let text = std::fs::read_to_string(corpus_dir().join(&rel)).unwrap();
+        let Ok(t) = Template::parse(&text) else {
+            continue;
+        };
+        if cfnlint_errors(&key).is_none_or(|codes| !codes.is_empty()) {
+            continue;
+        }
+        checked += 1;
+        for d in check_template(&t, SchemaFacts::embedded()) {
+            if d.severity == Severity::Error {
+                false_alarms.push(format!(
+                    "{key}:{}: {}",
+                    d.location.map(|l| l.to_string()).unwrap_or_default(),
+                    d.message
+                ));
+            }
+        }
+    }
+    assert!(checked > 300, "only {checked} templates checked");
+    assert!(
+        false_alarms.is_empty(),
+        "{checked} checked:\n{}",
+        false_alarms.join("\n")
+    );
+}

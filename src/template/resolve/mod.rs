@@ -83,7 +83,7 @@ pub struct ResolvedParam {
 }
 
 /// The desired state of one stack: what the template means with its inputs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct DesiredStack {
     pub parameters: IndexMap<String, ResolvedParam>,
     /// Each condition's value; `None` when it cannot be decided offline.

@@ -1,0 +1,130 @@
+use serde_json::json;
+
+use super::*;
+use crate::template::Template;
+use crate::template::resolve::{Inputs, resolve};
+
+fn desired(text: &str, params: &[(&str, &str)]) -> DesiredStack {
+    let mut inputs = Inputs::default();
+    inputs.pseudo.region = Some("us-east-1".into());
+    for (k, v) in params {
+        inputs.parameters.insert(k.to_string(), v.to_string());
+    }
+    resolve(&Template::parse(text).unwrap(), &inputs).unwrap()
+}
+
+fn diff(a: &str, b: &str) -> serde_json::Value {
+    let d = diff_stacks(
+        Some(&desired(a, &[])),
+        Some(&desired(b, &[])),
+        SchemaFacts::embedded(),
+    );
+    serde_json::to_value(d).unwrap()
+}
+
+const SG: &str = "Resources:\n  WebSg:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: web\n      SecurityGroupIngress:\n        - {IpProtocol: tcp, FromPort: 443, ToPort: 443, CidrIp: 10.0.0.0/8}\n        - {IpProtocol: tcp, FromPort: 80, ToPort: 80, CidrIp: 10.0.0.0/8}\n";
+
+#[test]
+fn identical_templates_have_no_changes() {
+    assert!(
+        diff_stacks(
+            Some(&desired(SG, &[])),
+            Some(&desired(SG, &[])),
+            SchemaFacts::embedded()
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn a_changed_port_is_reported_at_its_property_path() {
+    let changed = SG.replace("FromPort: 443, ToPort: 443", "FromPort: 8443, ToPort: 443");
+    // Security group rules are a set: the old rule left, the new one arrived.
+    assert_eq!(
+        diff(SG, &changed)["resources"][0]["properties"],
+        json!([
+            {"property_path": "/SecurityGroupIngress/0", "change": "REMOVE", "replacement": false, "to": null,
+             "from": {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "10.0.0.0/8"}},
+            {"property_path": "/SecurityGroupIngress/0", "change": "ADD", "replacement": false, "from": null,
+             "to": {"IpProtocol": "tcp", "FromPort": 8443, "ToPort": 443, "CidrIp": "10.0.0.0/8"}}
+        ])
+    );
+}
+
+#[test]
+fn reordering_an_unordered_list_is_no_change() {
+    let reordered = "Resources:\n  WebSg:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: web\n      SecurityGroupIngress:\n        - {IpProtocol: tcp, FromPort: 80, ToPort: 80, CidrIp: 10.0.0.0/8}\n        - {IpProtocol: tcp, FromPort: '443', ToPort: 443, CidrIp: 10.0.0.0/8}\n";
+    assert_eq!(diff(SG, reordered)["resources"], json!([]));
+}
+
+#[test]
+fn ordered_lists_compare_by_position() {
+    let a = "Resources:\n  Q:\n    Type: AWS::SSM::Parameter\n    Properties: {Type: StringList, Value: x, AllowedPattern: y, Tier: Standard, Policies: p, DataType: text, Description: d, Name: n, Tags: {a: b}}\n";
+    let b = a.replace("Value: x", "Value: z");
+    assert_eq!(
+        diff(a, &b)["resources"][0]["properties"],
+        json!([{"property_path": "/Value", "change": "MODIFY", "from": "x", "to": "z", "replacement": false}])
+    );
+}
+
+#[test]
+fn create_only_changes_are_marked_as_replacements() {
+    let b = SG.replace("GroupDescription: web", "GroupDescription: web servers");
+    let d = diff(SG, &b);
+    assert_eq!(d["resources"][0]["replacement"], json!(true));
+    assert_eq!(
+        d["resources"][0]["properties"][0]["property_path"],
+        json!("/GroupDescription")
+    );
+}
+
+#[test]
+fn resources_added_removed_and_retyped() {
+    let a = "Resources:\n  A: {Type: AWS::SNS::Topic}\n  B: {Type: AWS::SQS::Queue}\n";
+    let b = "Resources:\n  B: {Type: AWS::SNS::Topic}\n  C: {Type: AWS::SQS::Queue}\n";
+    let d = diff(a, b);
+    let summary: Vec<_> = d["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r["change"].as_str().unwrap(),
+                r["logical_id"].as_str().unwrap(),
+                r["replacement"]
+            )
+        })
+        .collect();
+    assert_eq!(summary, ["REMOVE A false", "MODIFY B true", "ADD C false"]);
+    assert_eq!(d["resources"][1]["previous_type"], json!("AWS::SQS::Queue"));
+}
+
+#[test]
+fn parameter_changes_mask_no_echo_values() {
+    let t = "Parameters:\n  Env: {Type: String}\n  Secret: {Type: String, NoEcho: true}\nResources:\n  T: {Type: AWS::SNS::Topic, Properties: {TopicName: !Ref Env}}\n";
+    let d = diff_stacks(
+        Some(&desired(t, &[("Env", "dev"), ("Secret", "a")])),
+        Some(&desired(t, &[("Env", "prod"), ("Secret", "b")])),
+        SchemaFacts::embedded(),
+    );
+    let d = serde_json::to_value(d).unwrap();
+    assert_eq!(
+        d["parameters"],
+        json!([
+            {"name": "Env", "change": "MODIFY", "from": "dev", "to": "prod"},
+            {"name": "Secret", "change": "MODIFY", "from": "****", "to": "****"}
+        ])
+    );
+    assert_eq!(d["resources"][0]["properties"][0]["to"], json!("prod"));
+}
+
+#[test]
+fn deletion_policy_changes_are_attribute_changes() {
+    let a = "Resources:\n  B: {Type: AWS::S3::Bucket}\n";
+    let b = "Resources:\n  B: {Type: AWS::S3::Bucket, DeletionPolicy: Retain}\n";
+    assert_eq!(
+        diff(a, b)["resources"][0]["attributes"],
+        json!([{"name": "DeletionPolicy", "from": null, "to": "Retain"}])
+    );
+}
