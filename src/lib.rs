@@ -15,5 +15,9 @@
 //! `doc` and `template` are pure (no I/O); `source` is the only module that
 //! reads git; the CLI (`cli`) is the only place that prints or exits.
 
+pub mod cli;
+pub mod config;
 pub mod doc;
+pub mod load;
+pub mod source;
 pub mod template;

@@ -1,1 +1,58 @@
-fn main() {}
+//! The `driftsync` binary: parses the command line, sets up logging, runs
+//! the command and maps the outcome to an exit code (0 clean, 2 changes,
+//! 1 error). Errors print with their causes; a closed pipe is not an error.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use driftsync::cli::{self, Cli, Out};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.global);
+    let mut out = Out::stdout(cli.global.color);
+    let result = cli::run(&cli, &mut out).and_then(|code| {
+        out.flush()?;
+        Ok(code)
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = out.flush();
+            let mut stderr = anstream::stderr();
+            let _ = writeln!(
+                stderr,
+                "{}error:{} {e:#}",
+                anstyle::AnsiColor::Red.render_fg(),
+                anstyle::Reset.render()
+            );
+            ExitCode::from(cli::exit::ERROR)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn init_logging(g: &cli::GlobalArgs) {
+    let level = match (g.quiet, g.verbose) {
+        (true, _) => "error",
+        (_, 0) => "warn",
+        (_, 1) => "info",
+        (_, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DRIFTSYNC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("driftsync={level}")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

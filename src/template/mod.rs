@@ -33,13 +33,21 @@ pub enum TemplateError {
     Parse(#[from] doc::ParseError),
     #[error("{location}: {message}")]
     Syntax { location: Location, message: String },
+    #[error(
+        "the template is {size} bytes; CloudFormation accepts at most {MAX_TEMPLATE_BYTES} bytes (1 MB)"
+    )]
+    TooLarge { size: usize },
 }
+
+/// CloudFormation's limit for a template passed by S3 URL.
+pub const MAX_TEMPLATE_BYTES: usize = 1024 * 1024;
 
 impl TemplateError {
     pub fn location(&self) -> Option<Location> {
         match self {
             TemplateError::Parse(e) => e.location(),
             TemplateError::Syntax { location, .. } => Some(*location),
+            TemplateError::TooLarge { .. } => None,
         }
     }
 }

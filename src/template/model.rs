@@ -128,6 +128,9 @@ impl Template {
     /// A located [`TemplateError`] for malformed text, unknown tags or
     /// functions, wrong arities, and sections of the wrong shape.
     pub fn parse(text: &str) -> Result<Template, TemplateError> {
+        if text.len() > super::MAX_TEMPLATE_BYTES {
+            return Err(TemplateError::TooLarge { size: text.len() });
+        }
         let format = doc::Format::sniff(text);
         let root = doc::parse(text, format)?;
         let top = root

@@ -295,7 +295,12 @@ impl fmt::Display for Value {
         match self {
             Value::String(s) => write!(f, "{}", serde_json::Value::String(s.clone())),
             Value::Unresolved(u) => write!(f, "({})", u.describe()),
-            other => write!(f, "{}", other.to_json()),
+            // Serialises straight from the value, keeping map order as written.
+            other => write!(
+                f,
+                "{}",
+                serde_json::to_string(other).map_err(|_| fmt::Error)?
+            ),
         }
     }
 }

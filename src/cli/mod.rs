@@ -1,0 +1,118 @@
+//! The command line: flags and subcommands (clap), turned into calls on the
+//! library and printed by `report`. The only place besides `main` that
+//! prints, and the only one that uses `anyhow`.
+
+mod diff;
+mod output;
+mod validate;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::source::{Credentials, Source, SourceOptions};
+
+pub use output::Out;
+
+/// Exit codes, as terraform's `-detailed-exitcode`: 0 clean, 2 differences, 1 error.
+pub mod exit {
+    pub const CLEAN: u8 = 0;
+    pub const ERROR: u8 = 1;
+    pub const CHANGES: u8 = 2;
+}
+
+/// driftsync keeps AWS CloudFormation stacks exactly as their Git repository says.
+#[derive(Debug, Parser)]
+#[command(name = "driftsync", version, about, long_about = None, after_help = EXIT_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXIT_HELP: &str = "Exit codes: 0 no differences (or valid), 2 differences found, 1 error.";
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The infra repository: a local path, or a URL (https://, ssh://, file://).
+    #[arg(long, global = true, default_value = ".", env = "DRIFTSYNC_REPO")]
+    pub repo: String,
+    /// The revision to read (branch, tag, SHA); default: the branch tip.
+    #[arg(long, global = true)]
+    pub rev: Option<String>,
+    /// The branch whose tip is the default revision.
+    #[arg(long, global = true, env = "DRIFTSYNC_BRANCH")]
+    pub branch: Option<String>,
+    /// Path of the config inside the repository.
+    #[arg(long, global = true, default_value = crate::config::DEFAULT_PATH, env = "DRIFTSYNC_CONFIG")]
+    pub config: String,
+    /// Output format.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+    /// More logging on stderr (-v, -vv).
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// When to use colour.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the config and every stack's template at a revision.
+    Validate,
+    /// Show what changed in the desired state between two revisions.
+    Diff(diff::DiffArgs),
+    /// Print the JSON Schema of driftsync.yaml.
+    Schema,
+}
+
+/// Runs a parsed command line, writing the report to `out`.
+///
+/// # Errors
+/// Anything that stops the command from producing its report.
+pub fn run(cli: &Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Schema => {
+            let schema = serde_json::to_string_pretty(&crate::config::json_schema())?;
+            writeln!(out, "{schema}")?;
+            Ok(ExitCode::from(exit::CLEAN))
+        }
+        Command::Validate => validate::run(&cli.global, out),
+        Command::Diff(args) => diff::run(&cli.global, args, out),
+    }
+}
+
+/// Opens the repository named by the global flags.
+pub(crate) fn open_source(g: &GlobalArgs) -> anyhow::Result<Source> {
+    let opts = SourceOptions {
+        branch: g.branch.clone(),
+        credentials: Credentials::from_env(),
+        ..SourceOptions::default()
+    };
+    Source::open(&g.repo, &opts).with_context(|| {
+        format!(
+            "cannot open the repository {}",
+            crate::source::redact_url(&g.repo)
+        )
+    })
+}

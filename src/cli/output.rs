@@ -1,0 +1,64 @@
+//! Where reports go: stdout with colour decided by `--color`, `NO_COLOR` and
+//! whether stdout is a terminal. Reports are written with ANSI styles, which
+//! the stream strips when colour is off.
+
+use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Style};
+
+use super::ColorChoice;
+
+/// The report stream.
+pub struct Out {
+    inner: anstream::AutoStream<Box<dyn Write>>,
+}
+
+impl Out {
+    pub fn stdout(choice: ColorChoice) -> Self {
+        let c = match choice {
+            ColorChoice::Auto => anstream::ColorChoice::Auto,
+            ColorChoice::Always => anstream::ColorChoice::Always,
+            ColorChoice::Never => anstream::ColorChoice::Never,
+        };
+        // Decide on the real stdout, then write through a buffered handle.
+        let choice = anstream::AutoStream::new(io::stdout(), c).current_choice();
+        let sink: Box<dyn Write> = Box::new(io::BufWriter::new(io::stdout()));
+        Out {
+            inner: anstream::AutoStream::new(sink, choice),
+        }
+    }
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn paint(style: Style, text: &str) -> String {
+    format!("{style}{text}{style:#}")
+}
+
+pub fn green(text: &str) -> String {
+    paint(AnsiColor::Green.on_default(), text)
+}
+
+pub fn red(text: &str) -> String {
+    paint(AnsiColor::Red.on_default(), text)
+}
+
+pub fn yellow(text: &str) -> String {
+    paint(AnsiColor::Yellow.on_default(), text)
+}
+
+pub fn bold(text: &str) -> String {
+    paint(Style::new().bold(), text)
+}
+
+pub fn dim(text: &str) -> String {
+    paint(Style::new().dimmed(), text)
+}

@@ -1,0 +1,195 @@
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, "driftsync.yaml")
+}
+
+const GOOD: &str = "version: 1\ndefaults:\n  region: us-east-1\n  tags: {owner: platform}\nstacks:\n  - name: web-sg\n    template: stacks/web-sg.yaml\n    parameters: { Env: no, Port: 8080 }\n    tags: { team: web }\n  - name: data\n    template: ./stacks/../stacks/data.yaml\n    region: eu-west-1\n    role_arn: arn:aws:iam::111111111111:role/driftsync\n    capabilities: [CAPABILITY_NAMED_IAM]\n    parameters_file: params/data.json\nignore:\n  - type: AWS::EC2::SecurityGroup\n    property: /Tags/**\n    reason: tags are managed by the tagging service\n";
+
+#[test]
+fn a_full_config_becomes_stack_specs_with_defaults_applied() {
+    let c = parse(GOOD).unwrap();
+    let web = c.stack("web-sg").unwrap();
+    assert_eq!(web.region, "us-east-1");
+    assert_eq!(web.template, "stacks/web-sg.yaml");
+    assert_eq!(
+        web.parameters["Env"], "no",
+        "YAML 1.1 booleans stay text in parameters"
+    );
+    assert_eq!(web.parameters["Port"], "8080");
+    assert_eq!(
+        web.tags
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>(),
+        ["owner=platform", "team=web"]
+    );
+    assert_eq!(web.location, Location { line: 6, col: 5 });
+    let data = c.stack("data").unwrap();
+    assert_eq!(data.template, "stacks/data.yaml");
+    assert_eq!(data.parameters_file.as_deref(), Some("params/data.json"));
+    assert_eq!(data.capabilities, [Capability::CapabilityNamedIam]);
+    assert!(c.ignore[0].matches(
+        "web-sg",
+        "AWS::EC2::SecurityGroup",
+        "WebSg",
+        "/Tags/0/Value"
+    ));
+    assert!(!c.ignore[0].matches(
+        "web-sg",
+        "AWS::EC2::SecurityGroup",
+        "WebSg",
+        "/SecurityGroupIngress/0"
+    ));
+}
+
+#[test]
+fn unknown_keys_are_located_errors() {
+    let err =
+        parse("version: 1\nstacks:\n  - name: a\n    template: a.yaml\n    regoin: us-east-1\n")
+            .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("driftsync.yaml:5:5: unknown field `regoin`"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_stack_without_a_region_is_refused_where_it_is_declared() {
+    let err = parse("version: 1\nstacks:\n  - name: a\n    template: a.yaml\n").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "driftsync.yaml:3:5: stack \"a\" has no region: set `region` on it or `defaults.region`"
+    );
+}
+
+#[test]
+fn paths_that_leave_the_repository_are_refused() {
+    for bad in [
+        "../outside.yaml",
+        "/etc/passwd",
+        "a/../../b.yaml",
+        "C:\\x.yaml",
+    ] {
+        let text = format!(
+            "version: 1\ndefaults: {{region: us-east-1}}\nstacks:\n  - name: a\n    template: '{bad}'\n"
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.starts_with("driftsync.yaml:5:15: "), "{bad}: {err}");
+    }
+    // Relative to the config's own directory.
+    let c = Config::parse(
+        "version: 1\ndefaults: {region: us-east-1}\nstacks:\n  - {name: a, template: ../t.yaml}\n",
+        "infra/driftsync.yaml",
+    )
+    .unwrap();
+    assert_eq!(c.stacks[0].template, "t.yaml");
+}
+
+#[test]
+fn duplicate_names_bad_names_and_bad_arns() {
+    let dup = "version: 1\ndefaults: {region: us-east-1}\nstacks:\n  - {name: a, template: a.yaml}\n  - {name: a, template: b.yaml}\n";
+    assert_eq!(
+        parse(dup).unwrap_err().to_string(),
+        "driftsync.yaml:5:12: stack \"a\" is listed twice (first at 4:5)"
+    );
+    let bad =
+        "version: 1\ndefaults: {region: us-east-1}\nstacks:\n  - {name: 1web, template: a.yaml}\n";
+    assert!(
+        parse(bad)
+            .unwrap_err()
+            .to_string()
+            .contains("not a valid CloudFormation stack name")
+    );
+    let arn = "version: 1\ndefaults: {region: us-east-1, role_arn: 'arn:aws:iam::1:role/x'}\nstacks:\n  - {name: a, template: a.yaml}\n";
+    assert_eq!(
+        parse(arn).unwrap_err().to_string(),
+        "driftsync.yaml:2:41: \"arn:aws:iam::1:role/x\" is not an IAM role ARN (arn:aws:iam::123456789012:role/name)"
+    );
+}
+
+#[test]
+fn versions_capabilities_and_ignore_rules_are_checked() {
+    let v2 = "version: 2\nstacks: []\n";
+    assert_eq!(
+        parse(v2).unwrap_err().to_string(),
+        "driftsync.yaml:1:10: unsupported config version 2; this driftsync reads version 1"
+    );
+    let cap = "version: 1\ndefaults: {region: us-east-1}\nstacks:\n  - {name: a, template: a.yaml, capabilities: [CAPABILITY_ALL]}\n";
+    let err = parse(cap).unwrap_err().to_string();
+    assert!(
+        err.starts_with("driftsync.yaml:4:48: unknown variant `CAPABILITY_ALL`"),
+        "{err}"
+    );
+    let rule = "version: 1\nstacks: []\nignore:\n  - {reason: nothing}\n";
+    assert!(
+        parse(rule)
+            .unwrap_err()
+            .to_string()
+            .contains("needs at least one of")
+    );
+    let glob = "version: 1\nstacks: []\nignore:\n  - {property: '/Tags/[0'}\n";
+    assert!(
+        parse(glob)
+            .unwrap_err()
+            .to_string()
+            .starts_with("driftsync.yaml:4:16: invalid property pattern")
+    );
+}
+
+#[test]
+fn malformed_yaml_is_located() {
+    let err = parse("version: 1\nstacks: [\n").unwrap_err().to_string();
+    assert!(err.starts_with("driftsync.yaml:"), "{err}");
+    let err = parse("version: 1\nversion: 1\nstacks: []\n")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "driftsync.yaml:2:1: duplicate key \"version\" (first defined at 1:1)"
+    );
+}
+
+#[test]
+fn parameter_files_in_both_shapes_and_inline_overrides() {
+    let c = parse(GOOD).unwrap();
+    let data = c.stack("data").unwrap();
+    let map = data
+        .parameters_with(Some("{\"Env\": \"prod\", \"Size\": 3}"))
+        .unwrap();
+    assert_eq!(map["Env"], "prod");
+    assert_eq!(map["Size"], "3");
+    let cli = "[{\"ParameterKey\": \"Env\", \"ParameterValue\": \"stage\"}]";
+    assert_eq!(data.parameters_with(Some(cli)).unwrap()["Env"], "stage");
+    let err = data
+        .parameters_with(Some("[{\"Key\": \"Env\"}]"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("params/data.json:1:3: unknown field `Key`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_committed_schema_is_current() {
+    let committed: serde_json::Value =
+        serde_json::from_str(include_str!("../../config/driftsync.schema.json"))
+            .expect("config/driftsync.schema.json is JSON");
+    assert_eq!(
+        committed,
+        json_schema(),
+        "run `driftsync schema > config/driftsync.schema.json`"
+    );
+}
+
+#[test]
+fn the_annotated_example_config_is_valid() {
+    let c = Config::parse(
+        include_str!("../../config/driftsync.example.yaml"),
+        "driftsync.yaml",
+    )
+    .unwrap();
+    assert!(!c.stacks.is_empty());
+}
