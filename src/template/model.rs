@@ -184,7 +184,7 @@ impl Template {
                     .push(ForEach::from_field(loop_name, &field)?);
                 continue;
             }
-            let r = Resource::parse(&id, &field, strict)?;
+            let r = Resource::parse(&id, field, strict)?;
             t.resources.insert(id, r);
         }
         for (name, field) in named_map(section("Outputs", Context::Strict)?, "Outputs")? {
@@ -307,14 +307,15 @@ impl Resource {
     /// # Errors
     /// When the declaration is not a map, lacks `Type`, or has an unknown key.
     pub fn from_field(id: &str, field: &Field) -> Result<Resource, TemplateError> {
-        Resource::parse(id, field, true)
+        Resource::parse(id, field.clone(), true)
     }
 
-    fn parse(id: &str, field: &Field, strict: bool) -> Result<Resource, TemplateError> {
-        let map = field
-            .value
-            .as_map()
-            .ok_or_else(|| err(field.value.span, format!("resource {id} must be a map")))?;
+    fn parse(id: &str, field: Field, strict: bool) -> Result<Resource, TemplateError> {
+        let key_span = field.key_span;
+        let value_span = field.value.span;
+        let ExprKind::Map(mut map) = field.value.kind else {
+            return Err(err(value_span, format!("resource {id} must be a map")));
+        };
         if let Some((key, f)) = map
             .iter()
             .find(|(k, _)| strict && !RESOURCE_KEYS.contains(&k.as_str()))
@@ -324,10 +325,11 @@ impl Resource {
                 format!("resource {id} has an unknown attribute \"{key}\""),
             ));
         }
-        let get = |k: &str| map.get(k).map(|f| &f.value);
+        // Move each attribute out of the map: properties can be large.
+        let mut take = |k: &str| map.shift_remove(k).map(|f| f.value);
         let type_expr =
-            get("Type").ok_or_else(|| err(field.key_span, format!("resource {id} has no Type")))?;
-        let depends_on = match get("DependsOn") {
+            take("Type").ok_or_else(|| err(key_span, format!("resource {id} has no Type")))?;
+        let depends_on = match take("DependsOn") {
             None => Vec::new(),
             Some(Expr {
                 kind: ExprKind::List(items),
@@ -336,15 +338,15 @@ impl Resource {
                 .iter()
                 .map(|e| name_field(e, "DependsOn"))
                 .collect::<Result<_, _>>()?,
-            Some(e) => vec![name_field(e, "DependsOn")?],
+            Some(e) => vec![name_field(&e, "DependsOn")?],
         };
-        let properties = match get("Properties") {
+        let properties = match take("Properties") {
             Some(
                 p @ Expr {
                     kind: ExprKind::Map(_) | ExprKind::Fn(_),
                     ..
                 },
-            ) => Some(p.clone()),
+            ) => Some(p),
             Some(Expr {
                 kind: ExprKind::Null,
                 ..
@@ -359,19 +361,19 @@ impl Resource {
         };
         Ok(Resource {
             logical_id: id.to_string(),
-            key_span: field.key_span,
-            type_name: scalar_string(type_expr, "a resource Type")?,
+            key_span,
+            type_name: scalar_string(&type_expr, "a resource Type")?,
             type_span: type_expr.span,
             properties,
             depends_on,
-            condition: get("Condition")
-                .map(|e| name_field(e, "Condition"))
+            condition: take("Condition")
+                .map(|e| name_field(&e, "Condition"))
                 .transpose()?,
-            deletion_policy: get("DeletionPolicy").cloned(),
-            update_replace_policy: get("UpdateReplacePolicy").cloned(),
-            metadata: get("Metadata").cloned(),
-            creation_policy: get("CreationPolicy").cloned(),
-            update_policy: get("UpdatePolicy").cloned(),
+            deletion_policy: take("DeletionPolicy"),
+            update_replace_policy: take("UpdateReplacePolicy"),
+            metadata: take("Metadata"),
+            creation_policy: take("CreationPolicy"),
+            update_policy: take("UpdatePolicy"),
         })
     }
 

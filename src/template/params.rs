@@ -108,9 +108,11 @@ fn check_scalar(param: &Parameter, raw: &str) -> Result<(), String> {
         return Err(format!("\"{raw}\" is longer than MaxLength {max}"));
     }
     if let Some(pattern) = &param.allowed_pattern {
-        // CloudFormation matches the whole value. A pattern our regex engine
-        // cannot compile is left to CloudFormation rather than guessed at.
-        if let Ok(re) = regex::Regex::new(&format!("^(?:{pattern})$"))
+        // CloudFormation matches the whole value, with Java's regex rules:
+        // `\d` and `\w` are ASCII, as in regex-lite (which also compiles far
+        // faster than the full engine). A pattern it cannot compile is left to
+        // CloudFormation rather than guessed at.
+        if let Ok(re) = regex_lite::Regex::new(&format!("^(?:{pattern})$"))
             && !re.is_match(raw)
         {
             return Err(format!("\"{raw}\" does not match AllowedPattern {pattern}"));

@@ -64,11 +64,22 @@ pub fn sample_value(p: &driftsync::template::Parameter) -> String {
     if let Some(pattern) = &p.allowed_pattern {
         // rand_regex has no anchors; CloudFormation matches the whole value anyway.
         let unanchored = pattern.replace("^", "").replace("$", "");
+        // ASCII classes, as in CloudFormation's (Java's) `\d` and `\w`.
+        let hir = regex_syntax::ParserBuilder::new()
+            .unicode(false)
+            .utf8(false)
+            .build()
+            .parse(&unanchored);
         for max_repeat in [3, 8, 16, 40] {
-            if let Ok(re) = rand_regex::Regex::compile(&unanchored, max_repeat) {
+            if let Ok(re) = hir
+                .clone()
+                .map_err(|_| ())
+                .and_then(|h| rand_regex::Regex::with_hir(h, max_repeat).map_err(|_| ()))
+            {
                 let mut rng = rand::rngs::StdRng::seed_from_u64(7);
                 for _ in 0..5 {
-                    candidates.push(rand::RngExt::sample::<String, _>(&mut rng, &re));
+                    candidates
+                        .extend(rand::RngExt::sample::<Result<String, _>, _>(&mut rng, &re).ok());
                 }
             }
         }

@@ -25,15 +25,15 @@ impl Resolver<'_> {
                 location: self.location_of(name),
             });
         }
-        let Some(field) = self.template.conditions.get(name) else {
+        let template = self.template;
+        let Some(field) = template.conditions.get(name) else {
             return Err(ResolveError::Invalid {
                 location: used_at,
                 message: format!("condition \"{name}\" is not declared in Conditions"),
             });
         };
-        let expr = field.value.clone();
         self.visiting.push(name.to_string());
-        let value = self.condition_expr(&expr);
+        let value = self.condition_expr(&field.value);
         self.visiting.pop();
         let value = value?;
         self.conditions.insert(name.to_string(), value);

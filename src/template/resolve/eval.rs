@@ -23,7 +23,7 @@ pub(super) struct Resolver<'a> {
     /// `Fn::ForEach` identifiers in scope, innermost last.
     bindings: Vec<(String, String)>,
     /// Every logical id the template declares, loops expanded.
-    pub(super) resource_ids: Vec<String>,
+    pub(super) resource_ids: std::collections::HashSet<String>,
 }
 
 pub(super) fn invalid(span: Span, message: impl Into<String>) -> ResolveError {
@@ -340,7 +340,7 @@ impl<'a> Resolver<'a> {
         if name.starts_with("AWS::") {
             return self.pseudo(name, span);
         }
-        if self.resource_ids.iter().any(|r| r == name) {
+        if self.resource_ids.contains(name) {
             return Ok(Some(match self.inputs.known.physical_ids.get(name) {
                 Some(id) => Value::String(id.clone()),
                 None => Value::unresolved(Unresolved::Ref(name.to_string())),
@@ -427,7 +427,7 @@ impl<'a> Resolver<'a> {
             && self.binding(var).is_none()
             && !self.params.contains_key(var)
         {
-            if !self.resource_ids.iter().any(|r| r == res) {
+            if !self.resource_ids.contains(res) {
                 return Err(invalid(
                     span,
                     format!(
@@ -537,15 +537,16 @@ impl<'a> Resolver<'a> {
             return Ok(Some(unresolved_expr("Fn::FindInMap", text)));
         }
         let [m, t, s] = keys.map(|k| k.unwrap_or_default());
-        let mapping = self.template.mappings.get(&m).map(|f| &f.value);
+        let template = self.template;
+        let mapping = template.mappings.get(&m).map(|f| &f.value);
         let found = mapping
             .and_then(Expr::as_map)
             .and_then(|top_map| top_map.get(&t))
             .and_then(|f| f.value.as_map())
             .and_then(|second_map| second_map.get(&s))
-            .map(|f| f.value.clone());
+            .map(|f| &f.value);
         match (found, default) {
-            (Some(e), _) => self.eval(&e),
+            (Some(e), _) => self.eval(e),
             (None, Some(d)) => self.eval(d),
             (None, None) if mapping.is_none() => Err(invalid(
                 span,

@@ -9,16 +9,19 @@ use crate::template::{ForEach, Resource, Template, Value};
 /// Loop identifiers bound to items, outermost first.
 pub(super) type Bindings = Vec<(String, String)>;
 
+/// A declared resource (borrowed) or one a loop produced (owned).
+pub(super) type Stamped<'t> = (std::borrow::Cow<'t, Resource>, Bindings);
+
 /// Every resource of the template with the loop bindings it was made under;
 /// also records the expanded logical ids with the resolver.
-pub(super) fn expand_resources(
-    template: &Template,
+pub(super) fn expand_resources<'t>(
+    template: &'t Template,
     r: &mut Resolver<'_>,
-) -> Result<Vec<(Resource, Bindings)>, ResolveError> {
-    let mut out: Vec<_> = template
+) -> Result<Vec<Stamped<'t>>, ResolveError> {
+    let mut out: Vec<Stamped<'t>> = template
         .resources
         .values()
-        .map(|res| (res.clone(), Vec::new()))
+        .map(|res| (std::borrow::Cow::Borrowed(res), Vec::new()))
         .collect();
     for l in &template.resource_loops {
         expand_loop(l, &[], r, &mut out)?;
@@ -31,7 +34,7 @@ fn expand_loop(
     l: &ForEach,
     outer: &[(String, String)],
     r: &mut Resolver<'_>,
-    out: &mut Vec<(Resource, Bindings)>,
+    out: &mut Vec<Stamped<'_>>,
 ) -> Result<(), ResolveError> {
     for item in collection(l, outer, r)? {
         let mut bindings = outer.to_vec();
@@ -46,7 +49,7 @@ fn expand_loop(
             let id = substitute(key, &bindings);
             let res = Resource::from_field(&id, field)
                 .map_err(|e| invalid(field.key_span, e.to_string()))?;
-            out.push((res, bindings.clone()));
+            out.push((std::borrow::Cow::Owned(res), bindings.clone()));
         }
     }
     Ok(())
