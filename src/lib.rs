@@ -12,12 +12,16 @@
 //!                                                    remediate::execute ─▶ Outcome
 //! ```
 //!
-//! `doc` and `template` are pure (no I/O); `source` is the only module that
+//! `doc`, `template`, `drift` and `report` are pure (no I/O); `source` is the only module that
 //! reads git; the CLI (`cli`) is the only place that prints or exits.
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod doc;
+pub mod drift;
+pub mod live;
 pub mod load;
+pub mod report;
 pub mod source;
 pub mod template;

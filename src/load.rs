@@ -30,6 +30,8 @@ pub struct StackState {
     pub template: Option<Template>,
     /// Present when the template parsed, checked clean and resolved.
     pub desired: Option<DesiredStack>,
+    /// What `desired` was resolved with (parameters and pseudo parameters).
+    pub inputs: Option<Inputs>,
     pub diagnostics: Vec<FileDiagnostic>,
 }
 
@@ -105,6 +107,7 @@ fn load_stack(
         spec: spec.clone(),
         template: None,
         desired: None,
+        inputs: None,
         diagnostics: Vec::new(),
     };
     let file_error = |file: &str,
@@ -186,7 +189,10 @@ fn load_stack(
             ..Inputs::default()
         };
         match resolve::resolve(&template, &inputs) {
-            Ok(d) => state.desired = Some(d),
+            Ok(d) => {
+                state.desired = Some(d);
+                state.inputs = Some(inputs);
+            }
             Err(e) => {
                 let (file, location) = match &e {
                     // A parameter the config gives but the template lacks is the config's fault.

@@ -48,7 +48,9 @@ pub(super) fn run(g: &GlobalArgs, args: &DiffArgs, out: &mut Out) -> anyhow::Res
             "{}",
             serde_json::to_string_pretty(&to_json(&old, &new, &results))?
         )?,
-        OutputFormat::Human => human(&old, &new, &results, out)?,
+        OutputFormat::Human | OutputFormat::Markdown | OutputFormat::Sarif => {
+            human(&old, &new, &results, out)?
+        }
     }
     let code = if results.iter().any(|r| r.error.is_some()) {
         exit::ERROR

@@ -2,8 +2,9 @@
 //! library and printed by `report`. The only place besides `main` that
 //! prints, and the only one that uses `anyhow`.
 
+mod check;
 mod diff;
-mod output;
+pub mod output;
 mod validate;
 
 use std::io::Write;
@@ -67,6 +68,10 @@ pub struct GlobalArgs {
 pub enum OutputFormat {
     Human,
     Json,
+    /// For pull request comments and job summaries (`check`).
+    Markdown,
+    /// SARIF 2.1.0, for GitHub code scanning (`check`).
+    Sarif,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -82,6 +87,8 @@ pub enum Command {
     Validate,
     /// Show what changed in the desired state between two revisions.
     Diff(diff::DiffArgs),
+    /// Report pending commits and live drift for every stack.
+    Check(check::CheckArgs),
     /// Print the JSON Schema of driftsync.yaml.
     Schema,
 }
@@ -97,8 +104,22 @@ pub fn run(cli: &Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
             writeln!(out, "{schema}")?;
             Ok(ExitCode::from(exit::CLEAN))
         }
-        Command::Validate => validate::run(&cli.global, out),
-        Command::Diff(args) => diff::run(&cli.global, args, out),
+        Command::Validate => {
+            only_human_or_json(&cli.global, "validate")?;
+            validate::run(&cli.global, out)
+        }
+        Command::Diff(args) => {
+            only_human_or_json(&cli.global, "diff")?;
+            diff::run(&cli.global, args, out)
+        }
+        Command::Check(args) => check::run(&cli.global, args, out),
+    }
+}
+
+fn only_human_or_json(g: &GlobalArgs, command: &str) -> anyhow::Result<()> {
+    match g.output {
+        OutputFormat::Human | OutputFormat::Json => Ok(()),
+        other => anyhow::bail!("{command} writes human or json output, not {other:?}"),
     }
 }
 

@@ -4,8 +4,6 @@
 
 use std::io::{self, Write};
 
-use anstyle::{AnsiColor, Style};
-
 use super::ColorChoice;
 
 /// The report stream.
@@ -39,26 +37,4 @@ impl Write for Out {
     }
 }
 
-fn paint(style: Style, text: &str) -> String {
-    format!("{style}{text}{style:#}")
-}
-
-pub fn green(text: &str) -> String {
-    paint(AnsiColor::Green.on_default(), text)
-}
-
-pub fn red(text: &str) -> String {
-    paint(AnsiColor::Red.on_default(), text)
-}
-
-pub fn yellow(text: &str) -> String {
-    paint(AnsiColor::Yellow.on_default(), text)
-}
-
-pub fn bold(text: &str) -> String {
-    paint(Style::new().bold(), text)
-}
-
-pub fn dim(text: &str) -> String {
-    paint(Style::new().dimmed(), text)
-}
+pub use crate::report::style::{bold, dim, green, red, yellow};

@@ -28,7 +28,9 @@ pub(super) fn run(g: &GlobalArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
             "{}",
             serde_json::to_string_pretty(&to_json(&snapshot, valid))?
         )?,
-        OutputFormat::Human => human(&snapshot, out)?,
+        OutputFormat::Human | OutputFormat::Markdown | OutputFormat::Sarif => {
+            human(&snapshot, out)?
+        }
     }
     Ok(ExitCode::from(if valid {
         exit::CLEAN
@@ -67,7 +69,7 @@ fn report_config_error(
             });
             writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         }
-        OutputFormat::Human => {
+        OutputFormat::Human | OutputFormat::Markdown | OutputFormat::Sarif => {
             writeln!(out, "{} {e}", red("error:"))?;
         }
     }

@@ -40,6 +40,8 @@ pub struct StackSpec {
     pub role_arn: Option<String>,
     pub capabilities: Vec<Capability>,
     pub tags: IndexMap<String, String>,
+    /// Compare through Cloud Control (see `check --deep`).
+    pub deep: bool,
     /// Where the stack is declared in the config.
     pub location: Location,
 }
@@ -182,6 +184,7 @@ impl Config {
                     .or_else(|| raw.defaults.capabilities.clone())
                     .unwrap_or_default(),
                 tags,
+                deep: s.deep.or(raw.defaults.deep).unwrap_or(false),
                 location: at(&["stacks", &idx]).unwrap_or_default(),
             });
         }

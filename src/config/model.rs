@@ -35,6 +35,8 @@ pub struct Defaults {
     /// Tags for every stack; a stack's own tags win.
     #[serde(default)]
     pub tags: IndexMap<String, String>,
+    /// Detect drift through Cloud Control (`check --deep`) for every stack.
+    pub deep: Option<bool>,
 }
 
 /// One stack as written in the config.
@@ -61,6 +63,8 @@ pub struct RawStack {
     /// Stack tags, added to `defaults.tags`.
     #[serde(default)]
     pub tags: IndexMap<String, String>,
+    /// Detect drift through Cloud Control for this stack; falls back to `defaults.deep`.
+    pub deep: Option<bool>,
 }
 
 /// A CloudFormation capability.

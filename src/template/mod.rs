@@ -10,6 +10,7 @@
 
 pub mod diff;
 pub mod expr;
+mod locate;
 mod model;
 pub mod params;
 pub mod path;

@@ -4,13 +4,16 @@ Run it with scripts/aws-emulator; see README.md for what is emulated."""
 
 import importlib
 
-# Modules that register operations and hooks (see registry.py). Phase 2 adds
-# its modules (ssm_automation, config_service, cloudtrail) to this list.
+# Modules that register operations and hooks (see registry.py).
 EXTENSIONS = [
     "moto_fixes",
     "cfn_drift",
     "cfn_changesets",
     "cloudcontrol",
+    "cloudtrail",
+    "ssm_automation",
+    "config_rules",
+    "config_remediation",
 ]
 
 

@@ -1,16 +1,21 @@
-"""Per-operation call counting and an audit log of mutating calls.
+"""Per-operation call counting and an audit log of API calls.
 
 The counter lets tests assert how many API calls an agent made (budgets,
-retries). The audit log keeps what CloudTrail would record for each mutating
-call (who, when, what, with which parameters, and the outcome), so a later
-CloudTrail LookupEvents emulation can be built on it."""
+retries). The audit log keeps what CloudTrail records for each call (who, when,
+what, with which parameters, and the outcome); cloudtrail.py serves it through
+LookupEvents and adds identity and resources through ENRICHERS. Read-only calls
+are logged too, flagged readOnly; events() returns the mutating ones unless asked."""
 
 from __future__ import annotations
 
+import itertools
 import re
+import sys
 import threading
+import traceback
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -21,6 +26,9 @@ _counts: Counter[str] = Counter()
 _calls: list[dict[str, Any]] = []
 _events: list[dict[str, Any]] = []
 MAX_KEPT = 20000
+_seq = itertools.count(1)
+# fn(request, event) -> None: add fields to an audit event when it is recorded.
+ENRICHERS: list[Callable[[AwsRequest, dict[str, Any]], None]] = []
 
 # CloudTrail's read-only test is per operation; these prefixes are its read-only calls.
 _READ_ONLY = re.compile(r"^(Describe|Get|List|Lookup|Head|Search|Select|Scan|Query|Batch ?Get|Filter|Validate|Estimate|Preview)")
@@ -31,7 +39,7 @@ def is_mutating(operation: str | None) -> bool:
 
 
 def _event_source(service: str | None) -> str:
-    names = {"cloudcontrol": "cloudcontrolapi"}
+    names = {"cloudcontrol": "cloudcontrolapi", "cloudwatch": "monitoring", "stepfunctions": "states"}
     return f"{names.get(service or '', service or 'unknown')}.amazonaws.com"
 
 
@@ -44,23 +52,34 @@ def record(req: AwsRequest, status: int, error_code: str | None, account_id: str
         "account_id": account_id, "region": req.region, "access_key_id": req.access_key,
         "time": now.isoformat(),
     }
+    event = None
+    if req.operation and " " not in req.operation:
+        event = {
+            "eventId": str(uuid.uuid4()),
+            "eventTime": now.isoformat(),
+            "eventSource": _event_source(req.service),
+            "eventName": req.operation,
+            "awsRegion": req.region,
+            "recipientAccountId": account_id,
+            "accessKeyId": req.access_key,
+            "errorCode": error_code,
+            "requestParameters": _request_parameters(req),
+            "requestId": req.request_id,
+            "readOnly": not is_mutating(req.operation),
+            "userAgent": req.headers.get("user-agent", ""),
+        }
+        for enrich in ENRICHERS:
+            try:
+                enrich(req, event)
+            except Exception:  # never lose the call over a bookkeeping bug
+                traceback.print_exc(file=sys.stderr)
     with _lock:
         _counts[key] += 1
         _calls.append(entry)
         del _calls[:-MAX_KEPT]
-        if is_mutating(req.operation):
-            _events.append({
-                "eventId": str(uuid.uuid4()),
-                "eventTime": now.isoformat(),
-                "eventSource": _event_source(req.service),
-                "eventName": req.operation,
-                "awsRegion": req.region,
-                "recipientAccountId": account_id,
-                "accessKeyId": req.access_key,
-                "errorCode": error_code,
-                "requestParameters": _request_parameters(req),
-                "requestId": req.request_id,
-            })
+        if event is not None:
+            event["seq"] = next(_seq)
+            _events.append(event)
             del _events[:-MAX_KEPT]
 
 
@@ -86,9 +105,10 @@ def calls() -> list[dict[str, Any]]:
         return list(_calls)
 
 
-def events() -> list[dict[str, Any]]:
+def events(include_read_only: bool = False) -> list[dict[str, Any]]:
+    """Audit events, oldest first (mutating calls only unless include_read_only)."""
     with _lock:
-        return list(_events)
+        return [e for e in _events if include_read_only or not e["readOnly"]]
 
 
 def clear(include_events: bool = True) -> None:

@@ -2,14 +2,17 @@
 
   GET    /_emulator/health            {"status": "ok"}
   GET    /_emulator/config            current settings; POST a JSON object to change them
-                                      ({"drift_detection_seconds": 0.5, "seed": 7, ...})
+                                      ({"drift_detection_seconds": 0.5, "time_scale": 0.01, "seed": 7, ...})
   POST   /_emulator/faults            add a fault rule (object) or rules (list); returns them with ids
   GET    /_emulator/faults            list rules with their hit counts
   DELETE /_emulator/faults[/ID]       remove all rules, or one
   GET    /_emulator/calls             {"total": N, "counts": {"cloudformation:DetectStackDrift": 2, ...}}
                                       ?detail=1 adds every call (time, account, access key, status)
   DELETE /_emulator/calls             zero the counters
-  GET    /_emulator/events            audit log of mutating calls (CloudTrail-like records)
+  GET    /_emulator/events            audit log of mutating calls (CloudTrail-like records);
+                                      ?read_only=1 adds the read-only calls
+  GET    /_emulator/<name>            routes registered by extensions (registry.control_route),
+                                      e.g. config-invocations (config_rules.py)
   POST   /_emulator/reset             moto reset + emulator state + counters + faults + settings
   POST   /_emulator/accounts          {"account_id": "111111111111"} -> credentials whose calls
                                       land in that account (STS AssumeRole under the hood)
@@ -79,7 +82,8 @@ def _route(method: str, parts: list[str], query: dict[str, list[str]], data: Any
             payload["calls"] = calls.calls()
         return _json(200, payload)
     if head == "events":
-        return _json(200, {"events": calls.events()})
+        read_only = query.get("read_only", ["0"])[0] not in ("0", "", "false")
+        return _json(200, {"events": calls.events(include_read_only=read_only)})
     if head == "reset" and method == "POST":
         reset_all()
         calls.clear()
@@ -88,6 +92,8 @@ def _route(method: str, parts: list[str], query: dict[str, list[str]], data: Any
         return _json(200, {"status": "ok"})
     if head == "accounts" and method == "POST":
         return _json(200, _new_account_credentials((data or {}).get("account_id")))
+    if head in registry.CONTROL_ROUTES:
+        return _json(*registry.CONTROL_ROUTES[head](method, parts[1:], query, data))
     return _json(404, {"error": f"no control endpoint {method} /_emulator/{'/'.join(parts)}"})
 
 

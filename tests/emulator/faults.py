@@ -1,6 +1,8 @@
 """Fault injection rules, set through POST /_emulator/faults.
 
-A rule matches calls by service and/or operation (both optional), applies
+A rule matches calls by service, operation and/or the caller's access key
+(`access_key`, so parallel tests in one server leave each other alone; all
+optional), applies
 with probability `rate` (default 1.0) to at most `count` calls (default
 unlimited), and does one of:
   throttle - the service's real throttling error (Throttling, ThrottlingException, ...)
@@ -31,10 +33,13 @@ class Fault:
     code: str | None = None
     message: str | None = None
     latency_ms: int = 0
+    access_key: str | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     hits: int = 0
 
-    def matches(self, service: str | None, operation: str | None) -> bool:
+    def matches(self, service: str | None, operation: str | None, access_key: str | None = None) -> bool:
+        if self.access_key and self.access_key != access_key:
+            return False
         if self.service and self.service != service:
             return False
         if self.operation and self.operation != operation:
@@ -62,13 +67,13 @@ def add(spec: dict[str, Any]) -> Fault:
     return fault
 
 
-def pick(service: str | None, operation: str | None) -> list[Fault]:
+def pick(service: str | None, operation: str | None, access_key: str | None = None) -> list[Fault]:
     """Faults that fire for this call: latency rules stack, at most one failing rule."""
     fired: list[Fault] = []
     failing = False
     with _lock:
         for f in _faults:
-            if not f.matches(service, operation):
+            if not f.matches(service, operation, access_key):
                 continue
             if f.kind != "latency" and failing:
                 continue

@@ -63,7 +63,7 @@ class EmulatorMiddleware:
         return _finish(start_response, resp)
 
     def _faulted(self, req: AwsRequest, environ: dict[str, Any]) -> Response | str | None:
-        for fault in faults.pick(req.service, req.operation):
+        for fault in faults.pick(req.service, req.operation, req.access_key):
             if fault.kind == "latency":
                 time.sleep(fault.latency_ms / 1000.0)
             elif fault.kind == "throttle":

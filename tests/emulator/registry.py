@@ -45,6 +45,9 @@ AFTER: dict[tuple[str, str], list[AfterHook]] = {}
 OWN_SERVICES: set[str] = set()
 # Callbacks run on POST /moto-api/reset and /_emulator/reset, to drop emulator state.
 RESET_CALLBACKS: list[Callable[[], None]] = []
+# Extra control endpoints, /_emulator/<name>[/...]: fn(method, path parts after the name,
+# query, JSON body) -> (HTTP status, JSON-able payload).
+CONTROL_ROUTES: dict[str, Callable[[str, list[str], dict[str, list[str]], Any], tuple[int, Any]]] = {}
 
 
 def operation(service: str, name: str) -> Callable[[Handler], Handler]:
@@ -80,6 +83,16 @@ def after(service: str, name: str) -> Callable[[AfterHook], AfterHook]:
 def on_reset(fn: Callable[[], None]) -> Callable[[], None]:
     RESET_CALLBACKS.append(fn)
     return fn
+
+
+def control_route(name: str) -> Callable[[Any], Any]:
+    """Register an extra control endpoint under /_emulator/<name>."""
+
+    def deco(fn: Any) -> Any:
+        CONTROL_ROUTES[name] = fn
+        return fn
+
+    return deco
 
 
 def needs_params(service: str, name: str) -> bool:

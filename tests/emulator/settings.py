@@ -14,6 +14,10 @@ _DEFAULTS: dict[str, Any] = {
     "cloudcontrol_seconds": float(os.environ.get("AWS_EMULATOR_CLOUDCONTROL_SECONDS", "0.2")),
     # Make every started drift detection end in DETECTION_FAILED (tests the failure path).
     "drift_detection_fail": False,
+    # Scales the waits a document or configuration asks for (aws:sleep durations, step
+    # timeoutSeconds, retry and poll intervals, remediation RetryAttemptSeconds): 0.01 makes
+    # PT10M take 6 s. 1.0 is real time.
+    "time_scale": float(os.environ.get("AWS_EMULATOR_TIME_SCALE", "1.0")),
 }
 _values = dict(_DEFAULTS)
 

@@ -1,7 +1,9 @@
 //! driftsync's integration tests: one binary, one module per area.
 
 mod bad_input;
+mod check;
 mod cli;
 mod corpus;
 mod source;
 mod support;
+mod testbed;

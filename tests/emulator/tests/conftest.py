@@ -43,11 +43,11 @@ class Aws:
     def client(self, service: str, **kw: Any) -> Any:
         from botocore.config import Config
 
-        return boto3.client(service, endpoint_url=self.url, region_name=REGION,
-                            aws_access_key_id=self.creds["access_key_id"],
-                            aws_secret_access_key=self.creds["secret_access_key"],
-                            aws_session_token=self.creds["session_token"],
-                            config=kw.pop("config", Config(retries={"total_max_attempts": 1})), **kw)
+        args = {"aws_access_key_id": self.creds["access_key_id"],
+                "aws_secret_access_key": self.creds["secret_access_key"],
+                "aws_session_token": self.creds["session_token"],
+                "config": Config(retries={"total_max_attempts": 1}), **kw}  # kw may name other credentials
+        return boto3.client(service, endpoint_url=self.url, region_name=REGION, **args)
 
     def control(self, method: str, path: str, body: Any = None) -> Any:
         return control(self.url, method, path, body)
@@ -89,3 +89,23 @@ def detect(aws: Aws) -> Callable[[str], list[dict[str, Any]]]:
                 return out
 
     return run
+
+
+def wait_for(probe: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
+    """Poll `probe` until it returns something truthy; return that (or fail after `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = probe()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {getattr(probe, '__name__', probe)}")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def fast(aws: Aws) -> Any:
+    """Scale document time (aws:sleep, timeouts, retry waits) down for one test."""
+    aws.control("POST", "/_emulator/config", {"time_scale": 0.02})
+    yield aws
+    aws.control("POST", "/_emulator/config", {"time_scale": 1.0})

@@ -126,3 +126,5 @@ fn copy_dir(src: &std::path::Path, dest: &std::path::Path) {
         }
     }
 }
+
+pub mod emulator;

@@ -1,0 +1,317 @@
+//! `check`: for every stack, is git ahead of the stack (pending), and has the
+//! live stack moved away from its template (drift)?
+//!
+//! Owns the per-stack pipeline — live stack → pending diff → drift detection
+//! (CloudFormation, or Cloud Control with `deep`) → noise filter → attribution
+//! — and the report it produces. [`check_stack`] handles one stack and is what
+//! a scheduler calls; [`run`] checks every stack with bounded concurrency. It
+//! must not print (the CLI does) or change anything in AWS.
+
+mod deep;
+mod model;
+mod pending;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use indexmap::IndexMap;
+use tokio::sync::Semaphore;
+
+use crate::config::Ignore;
+use crate::drift::{self, Mode};
+use crate::live::{self, Aws, Calls, DetectOptions, LiveStack, StackStatusClass};
+use crate::load::{Snapshot, StackState};
+use crate::template::schema::SchemaFacts;
+
+pub use model::{
+    CheckReport, CheckStatus, Location, PendingChange, ResourceReport, StackCheck, Summary,
+};
+
+/// How to check.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// Compare through Cloud Control instead of CloudFormation's detection.
+    pub deep: bool,
+    /// Only this resource (DetectStackResourceDrift), in the named stacks.
+    pub resource: Option<String>,
+    /// Only these stacks (all when empty).
+    pub stacks: Vec<String>,
+    /// Stacks checked at once.
+    pub concurrency: usize,
+    pub detect: DetectOptions,
+    /// Look up who changed drifted resources in CloudTrail.
+    pub attribution: bool,
+    pub attribution_window: Duration,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            deep: false,
+            resource: None,
+            stacks: Vec::new(),
+            concurrency: 8,
+            detect: DetectOptions::default(),
+            attribution: true,
+            attribution_window: Duration::from_secs(90 * 24 * 3600),
+        }
+    }
+}
+
+/// Checks every stack of a snapshot. `progress` is called as each stack finishes.
+pub async fn run(
+    snapshot: &Snapshot,
+    aws: &Aws,
+    opts: &CheckOptions,
+    progress: &(dyn Fn(&StackCheck) + Sync),
+) -> CheckReport {
+    let started = Instant::now();
+    let run_calls = Calls::default();
+    let chosen: Vec<&StackState> = snapshot
+        .stacks
+        .iter()
+        .filter(|s| opts.stacks.is_empty() || opts.stacks.iter().any(|n| n == &s.spec.name))
+        .collect();
+
+    // Describe stacks once per (region, role): hundreds of stacks cost a few
+    // paginated calls, not one each.
+    let mut groups: IndexMap<(String, Option<String>), Vec<&StackState>> = IndexMap::new();
+    for s in &chosen {
+        groups
+            .entry((s.spec.region.clone(), s.spec.role_arn.clone()))
+            .or_default()
+            .push(s);
+    }
+    let per_stack: std::collections::HashMap<String, Calls> = chosen
+        .iter()
+        .map(|s| (s.spec.name.clone(), run_calls.child()))
+        .collect();
+    let mut described: std::collections::HashMap<String, Result<Option<LiveStack>, String>> =
+        std::collections::HashMap::new();
+    for ((region, role), stacks) in &groups {
+        let names: Vec<&str> = stacks.iter().map(|s| s.spec.name.as_str()).collect();
+        let result = match aws.clients(region, role.as_deref()).await {
+            Ok(c) => live::describe_stacks(&c, &names, &per_stack, &run_calls)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        for name in names {
+            let r = match &result {
+                Ok(map) => Ok(map.get(name).cloned().flatten()),
+                Err(e) => Err(e.clone()),
+            };
+            described.insert(name.to_string(), r);
+        }
+    }
+
+    let limit = Arc::new(Semaphore::new(opts.concurrency.max(1)));
+    let checks = chosen.iter().map(|state| {
+        let limit = limit.clone();
+        let calls = per_stack[&state.spec.name].clone();
+        let live = described.remove(&state.spec.name).unwrap_or(Ok(None));
+        async move {
+            let _permit = limit.acquire().await.expect("semaphore is never closed");
+            let check = match live {
+                Ok(live) => {
+                    check_stack(state, aws, live, opts, &snapshot.config.ignore, &calls).await
+                }
+                Err(e) => StackCheck::error(state, e),
+            };
+            let check = check.with_calls(&calls);
+            progress(&check);
+            check
+        }
+    });
+    let stacks = futures_util::future::join_all(checks).await;
+    CheckReport::new(snapshot, stacks, run_calls.snapshot(), started.elapsed())
+}
+
+/// Checks one stack whose live state has been described (`None`: not deployed).
+pub async fn check_stack(
+    state: &StackState,
+    aws: &Aws,
+    live: Option<LiveStack>,
+    opts: &CheckOptions,
+    ignore: &[Ignore],
+    calls: &Calls,
+) -> StackCheck {
+    let Some(desired) = &state.desired else {
+        let first = state
+            .diagnostics
+            .iter()
+            .find(|d| d.diagnostic.severity == crate::template::validate::Severity::Error);
+        let why = first
+            .map(|d| format!("{}: {}", d.place(), d.diagnostic.message))
+            .unwrap_or_else(|| "the template does not load".into());
+        return StackCheck::error(state, format!("cannot check: {why}"));
+    };
+    let Some(live) = live else {
+        return StackCheck::new(state, None).with_status(CheckStatus::NotDeployed);
+    };
+    let mut check = StackCheck::new(state, Some(&live));
+    match live.class() {
+        StackStatusClass::Stable => {}
+        StackStatusClass::InProgress => {
+            return check.skipped(format!(
+                "{} is in progress; check again when it settles",
+                live.status
+            ));
+        }
+        StackStatusClass::Failed => {
+            let reason = live.status_reason.as_deref().unwrap_or("no reason given");
+            return check.failed_state(format!(
+                "the stack is {} ({reason}); fix or roll it back first",
+                live.status
+            ));
+        }
+        StackStatusClass::ReviewInProgress | StackStatusClass::Deleted => {
+            return check.with_status(CheckStatus::NotDeployed);
+        }
+    }
+    let clients = match aws
+        .clients(&live.region, state.spec.role_arn.as_deref())
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return StackCheck::error(state, e.to_string()),
+    };
+
+    // Pending: the committed desired state against what CloudFormation deployed.
+    let deployed = match pending::deployed(&clients, state, desired, &live, calls).await {
+        Ok(d) => d,
+        Err(e) => return check.fail(e.to_string()),
+    };
+    check.pending = pending::pending(&deployed.desired, desired);
+
+    // Drift: CloudFormation's detection, or Cloud Control with `deep`.
+    let schema = SchemaFacts::embedded();
+    let ctx = drift::Context {
+        schema,
+        stack_tags: &live.tags,
+        ignore,
+    };
+    let resources = if opts.deep || state.spec.deep {
+        deep::deep_drift(
+            &clients,
+            state,
+            &deployed,
+            &live,
+            opts.resource.as_deref(),
+            &ctx,
+            calls,
+        )
+        .await
+    } else {
+        cloudformation_drift(&clients, state, &live, opts, &ctx, calls).await
+    };
+    match resources {
+        Ok(r) => check.drift = r,
+        Err(e) => return check.fail(e.to_string()),
+    }
+
+    // Attribution: who made each drifted change, from CloudTrail.
+    if opts.attribution {
+        for r in check.drift.iter_mut().filter(|r| r.is_drifted()) {
+            let Some(physical) = r.physical_id.clone() else {
+                continue;
+            };
+            match live::recent_changes(
+                &clients,
+                &state.spec.name,
+                &physical,
+                opts.attribution_window,
+                3,
+                calls,
+            )
+            .await
+            {
+                Ok(changes) => r.changed_by = changes,
+                Err(e) => {
+                    tracing::warn!(stack = %state.spec.name, resource = %r.logical_id, error = %e, "no CloudTrail attribution")
+                }
+            }
+        }
+    }
+    check.locate(state);
+    check.settle()
+}
+
+async fn cloudformation_drift(
+    clients: &live::Clients,
+    state: &StackState,
+    live: &LiveStack,
+    opts: &CheckOptions,
+    ctx: &drift::Context<'_>,
+    calls: &Calls,
+) -> Result<Vec<ResourceReport>, live::LiveError> {
+    let drifts = match &opts.resource {
+        Some(id) => vec![live::detect_resource_drift(clients, live, id, calls).await?],
+        None => {
+            live::detect_stack_drift(clients, live, &opts.detect, calls)
+                .await?
+                .resources
+        }
+    };
+    let mut out = Vec::new();
+    // DescribeStackResourceDrifts leaves out resources whose types CloudFormation
+    // cannot check; they are NOT_CHECKED, not in sync.
+    if opts.resource.is_none() {
+        for r in live::list_resources(clients, live, calls).await? {
+            if !drifts.iter().any(|d| d.logical_id == r.logical_id) {
+                out.push(ResourceReport {
+                    logical_id: r.logical_id,
+                    physical_id: r.physical_id,
+                    type_name: r.type_name,
+                    status: "NOT_CHECKED".into(),
+                    differences: Vec::new(),
+                    changed_by: Vec::new(),
+                    location: None,
+                    locations: Vec::new(),
+                    checked_at: None,
+                });
+            }
+        }
+    }
+    for d in drifts {
+        let differences = match (&d.expected, &d.actual) {
+            (Some(expected), Some(actual)) => drift::compare(
+                &drift::ResourceInput {
+                    stack: &state.spec.name,
+                    logical_id: &d.logical_id,
+                    type_name: &d.type_name,
+                    expected,
+                    actual,
+                    mode: Mode::CloudFormation,
+                },
+                ctx,
+            ),
+            _ => drift::from_cloudformation(
+                &state.spec.name,
+                &d.logical_id,
+                &d.type_name,
+                &d.differences,
+                ctx,
+            ),
+        };
+        out.push(ResourceReport {
+            logical_id: d.logical_id,
+            physical_id: d.physical_id,
+            type_name: d.type_name,
+            status: d.status,
+            differences,
+            changed_by: Vec::new(),
+            location: None,
+            locations: Vec::new(),
+            checked_at: d.checked_at.map(rfc3339),
+        });
+    }
+    Ok(out)
+}
+
+/// RFC 3339 in UTC, as every report writes times.
+pub fn rfc3339(t: SystemTime) -> String {
+    aws_smithy_types::DateTime::from(t)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default()
+}

@@ -1,0 +1,116 @@
+//! Pending: what deploying the committed template would change, found by
+//! resolving the deployed template with the deployed parameters and diffing
+//! it against the committed desired state.
+
+use indexmap::IndexMap;
+
+use super::model::PendingChange;
+use crate::live::{self, Calls, Clients, LiveStack};
+use crate::load::StackState;
+use crate::template::Template;
+use crate::template::diff::{ChangeKind, diff_stacks};
+use crate::template::params::ParamValue;
+use crate::template::resolve::{DesiredStack, Inputs, resolve};
+use crate::template::schema::SchemaFacts;
+
+/// Why the deployed side could not be compared.
+#[derive(Debug, thiserror::Error)]
+pub enum PendingError {
+    #[error(transparent)]
+    Live(#[from] live::LiveError),
+    #[error("the deployed template of {stack} does not load: {message}")]
+    Deployed { stack: String, message: String },
+}
+
+/// The deployed side of a stack: its template as CloudFormation has it,
+/// resolved with the deployed parameter values.
+pub(super) struct Deployed {
+    pub template: Template,
+    pub inputs: Inputs,
+    pub desired: DesiredStack,
+}
+
+/// Reads and resolves what CloudFormation deployed, with the same pseudo
+/// parameters as the committed side, so only real changes differ.
+pub(super) async fn deployed(
+    clients: &Clients,
+    state: &StackState,
+    committed: &DesiredStack,
+    live: &LiveStack,
+    calls: &Calls,
+) -> Result<Deployed, PendingError> {
+    let body = live::get_template(clients, live, calls).await?;
+    let bad = |message: String| PendingError::Deployed {
+        stack: live.name.clone(),
+        message,
+    };
+    let template = Template::parse(&body).map_err(|e| bad(e.to_string()))?;
+    let mut inputs = state.inputs.clone().unwrap_or_default();
+    inputs.parameters = deployed_parameters(&template, live, committed);
+    let desired = resolve(&template, &inputs).map_err(|e| bad(e.to_string()))?;
+    Ok(Deployed {
+        template,
+        inputs,
+        desired,
+    })
+}
+
+/// What deploying the committed template over the deployed one would change.
+pub(super) fn pending(deployed: &DesiredStack, committed: &DesiredStack) -> Vec<PendingChange> {
+    let diff = diff_stacks(Some(deployed), Some(committed), SchemaFacts::embedded());
+    let mut out = Vec::new();
+    for r in diff.resources {
+        if r.properties.is_empty() || r.change != ChangeKind::Modify {
+            out.push(PendingChange {
+                logical_id: r.logical_id,
+                type_name: r.type_name,
+                change: r.change,
+                property_path: None,
+                deployed: None,
+                committed: None,
+                replacement: r.replacement,
+                location: None,
+            });
+            continue;
+        }
+        for p in r.properties {
+            out.push(PendingChange {
+                logical_id: r.logical_id.clone(),
+                type_name: r.type_name.clone(),
+                change: p.change,
+                property_path: Some(p.property_path),
+                deployed: p.from,
+                committed: p.to,
+                replacement: p.replacement,
+                location: None,
+            });
+        }
+    }
+    out
+}
+
+/// The deployed parameter values, for the parameters the deployed template
+/// declares. NoEcho values come back masked; the committed value stands in,
+/// since the real one cannot be compared.
+fn deployed_parameters(
+    template: &Template,
+    live: &LiveStack,
+    committed: &DesiredStack,
+) -> IndexMap<String, String> {
+    let mut out = IndexMap::new();
+    for (name, value) in &live.parameters {
+        if !template.parameters.contains_key(name) {
+            continue;
+        }
+        let masked = value == "****" && template.parameters[name].no_echo;
+        let value = match committed.parameters.get(name) {
+            Some(p) if masked => match &p.value {
+                ParamValue::String(s) | ParamValue::Ssm(s) => s.clone(),
+                ParamValue::List(items) => items.join(","),
+            },
+            _ => value.clone(),
+        };
+        out.insert(name.clone(), value);
+    }
+    out
+}
