@@ -400,3 +400,87 @@ fn deep_finds_live_properties_the_template_does_not_declare_and_ignore_rules_hid
         "without --show-ignored only real drift shows: {out}"
     );
 }
+
+#[test]
+fn a_stack_in_another_account_is_checked_through_its_role() {
+    let runner = emulator().new_account();
+    let target = emulator().new_account();
+    deploy_stack(
+        &target,
+        "app-config",
+        &example("infra/stacks/app-config.yaml"),
+        &[("LogLevel", "info"), ("MaxConnections", "200")],
+    );
+    let repo = TestRepo::new();
+    repo.copy_from(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/infra"));
+    let config = example("infra/driftsync.yaml").replace(
+        "    parameters_file: params/app-config.json\n",
+        &format!("    parameters_file: params/app-config.json\n    role_arn: arn:aws:iam::{}:role/driftsync\n", target.account_id),
+    );
+    repo.write("driftsync.yaml", &config);
+    repo.commit("app-config lives in another account");
+    let (out, err, code) = driftsync_as(
+        &runner,
+        repo.path(),
+        &["check", "--stack", "app-config", "-o", "json"],
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["stacks"][0]["status"], "IN_SYNC");
+    assert_eq!(v["stacks"][0]["account"], target.account_id.as_str());
+}
+
+#[test]
+fn a_recent_detection_is_reused_within_max_age() {
+    let s = scenario();
+    let (_, _, code) = driftsync_as(&s.account, s.repo.path(), &["check", "--stack", "web-sg"]);
+    assert_eq!(code, 2);
+    let before = emulator().calls(&s.account, "DetectStackDrift");
+    let (out, _, code) = driftsync_as(
+        &s.account,
+        s.repo.path(),
+        &[
+            "check",
+            "--stack",
+            "web-sg",
+            "--max-age",
+            "1h",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(
+        emulator().calls(&s.account, "DetectStackDrift"),
+        before,
+        "no new detection within --max-age"
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["stacks"][0]["drift"][0]["differences"][0]["property_path"],
+        "/SecurityGroupIngress/1"
+    );
+}
+
+#[test]
+fn one_resource_is_checked_with_detect_stack_resource_drift() {
+    let s = scenario();
+    let (out, _, code) = driftsync_as(
+        &s.account,
+        s.repo.path(),
+        &[
+            "check",
+            "--stack",
+            "web-sg",
+            "--resource",
+            "WebSg",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(emulator().calls(&s.account, "DetectStackResourceDrift"), 1);
+    assert_eq!(emulator().calls(&s.account, "DetectStackDrift"), 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["stacks"][0]["status"], "DRIFTED");
+}
