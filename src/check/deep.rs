@@ -49,7 +49,7 @@ pub(super) async fn deep_drift(
         let Some((physical_id, type_name)) = ids.get(logical_id) else {
             continue;
         };
-        let report = |status: &str, differences| ResourceReport {
+        let report = |status: &str, differences, actual| ResourceReport {
             logical_id: logical_id.clone(),
             physical_id: Some(physical_id.clone()),
             type_name: type_name.clone(),
@@ -59,6 +59,7 @@ pub(super) async fn deep_drift(
             location: None,
             locations: Vec::new(),
             checked_at: Some(super::rfc3339(std::time::SystemTime::now())),
+            actual,
         };
         match live::read_resource(clients, &state.spec.name, type_name, physical_id, calls).await {
             Ok(actual) => {
@@ -76,10 +77,10 @@ pub(super) async fn deep_drift(
                 } else {
                     "IN_SYNC"
                 };
-                out.push(report(status, differences));
+                out.push(report(status, differences, Some(actual)));
             }
             Err(LiveError::Api { code, .. }) if code == "ResourceNotFoundException" => {
-                out.push(report("DELETED", Vec::new()))
+                out.push(report("DELETED", Vec::new(), None))
             }
             Err(LiveError::Api { code, .. })
                 if matches!(
@@ -89,7 +90,7 @@ pub(super) async fn deep_drift(
                         | "InvalidRequestException"
                 ) =>
             {
-                out.push(report("NOT_CHECKED", Vec::new()));
+                out.push(report("NOT_CHECKED", Vec::new(), None));
             }
             Err(e) => return Err(e),
         }

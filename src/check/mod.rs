@@ -269,6 +269,7 @@ async fn cloudformation_drift(
                     location: None,
                     locations: Vec::new(),
                     checked_at: None,
+                    actual: None,
                 });
             }
         }
@@ -304,6 +305,7 @@ async fn cloudformation_drift(
             location: None,
             locations: Vec::new(),
             checked_at: d.checked_at.map(rfc3339),
+            actual: d.actual,
         });
     }
     Ok(out)

@@ -104,6 +104,10 @@ pub struct ResourceReport {
     /// Where each difference is in the template (parallel to `differences`).
     #[serde(skip)]
     pub locations: Vec<Option<Location>>,
+    /// The live properties, when the detection returned them (for guards
+    /// and break-glass tags).
+    #[serde(skip)]
+    pub actual: Option<indexmap::IndexMap<String, Value>>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -111,10 +111,18 @@ impl Credentials {
                         .unwrap_or("x-access-token");
                     return Cred::userpass_plaintext(user, token.expose());
                 }
-                // Fall back to the user's own git credential helpers.
-                if let Ok(config) = git2::Config::open_default() {
-                    return Cred::credential_helper(&config, url, username);
+                // Fall back to the user's own git credential helpers; when none
+                // answers, that is an authentication failure, not a network one.
+                if let Ok(config) = git2::Config::open_default()
+                    && let Ok(cred) = Cred::credential_helper(&config, url, username)
+                {
+                    return Ok(cred);
                 }
+                return Err(git2::Error::new(
+                    git2::ErrorCode::Auth,
+                    git2::ErrorClass::Http,
+                    "no token given (DRIFTSYNC_GIT_TOKEN or GITHUB_TOKEN) and no git credential helper answered",
+                ));
             }
             if allowed.contains(CredentialType::DEFAULT) {
                 return Cred::default();

@@ -5,5 +5,6 @@ mod check;
 mod cli;
 mod corpus;
 mod source;
+mod source_http;
 mod support;
 mod testbed;

@@ -128,3 +128,4 @@ fn copy_dir(src: &std::path::Path, dest: &std::path::Path) {
 }
 
 pub mod emulator;
+pub mod git_http;
