@@ -22,6 +22,7 @@ pub mod doc;
 pub mod drift;
 pub mod live;
 pub mod load;
+pub mod remediate;
 pub mod report;
 pub mod source;
 pub mod template;

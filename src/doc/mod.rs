@@ -175,6 +175,29 @@ impl Node {
         }
     }
 
+    /// The node as plain JSON, tags dropped (for embedding documents such as
+    /// an SSM runbook in a template).
+    pub fn to_json(&self) -> serde_json::Value {
+        match &self.kind {
+            NodeKind::Scalar(s) => match s.kind {
+                ScalarKind::Null => serde_json::Value::Null,
+                ScalarKind::Bool(b) => serde_json::Value::Bool(b),
+                ScalarKind::Int(i) => serde_json::Value::from(i),
+                ScalarKind::Float(f) => serde_json::Number::from_f64(f)
+                    .map_or(serde_json::Value::Null, serde_json::Value::Number),
+                ScalarKind::Str => serde_json::Value::String(s.text.clone()),
+            },
+            NodeKind::Seq(items) => {
+                serde_json::Value::Array(items.iter().map(Node::to_json).collect())
+            }
+            NodeKind::Map(m) => serde_json::Value::Object(
+                m.iter()
+                    .map(|(k, e)| (k.clone(), e.value.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
     /// A short word for what this node is, for error messages.
     pub fn describe(&self) -> &'static str {
         match &self.kind {

@@ -30,6 +30,7 @@ pub use detect::{
     DetectOptions, ResourceDrift, StackDrift, detect_resource_drift, detect_stack_drift,
 };
 pub use stats::Calls;
+
 pub use trail::{Change, recent_changes};
 
 /// Why live state could not be read.
@@ -76,6 +77,8 @@ pub struct Clients {
     pub cfn: aws_sdk_cloudformation::Client,
     pub cloudcontrol: aws_sdk_cloudcontrol::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub config: aws_sdk_config::Client,
 }
 
 /// Clients by (region, role ARN).
@@ -146,6 +149,8 @@ impl Aws {
             cfn: aws_sdk_cloudformation::Client::new(&config),
             cloudcontrol: aws_sdk_cloudcontrol::Client::new(&config),
             cloudtrail: aws_sdk_cloudtrail::Client::new(&config),
+            ssm: aws_sdk_ssm::Client::new(&config),
+            config: aws_sdk_config::Client::new(&config),
         });
         cache.insert(key, clients.clone());
         Ok(clients)
@@ -153,7 +158,7 @@ impl Aws {
 }
 
 /// Turns an SDK error into a [`LiveError::Api`], keeping the AWS error code.
-pub(crate) fn api_error<E, R>(
+pub fn api_error<E, R>(
     operation: &'static str,
     stack: &str,
     e: aws_smithy_runtime_api::client::result::SdkError<E, R>,

@@ -1,0 +1,340 @@
+//! Change sets: deploy pending commits, or revert drift with
+//! `DeploymentMode=REVERT_DRIFT`. Create, wait, inspect (refusing
+//! replacements unless allowed), execute, then wait for the stack while
+//! streaming its events. Names and tokens are deterministic, so a rerun after
+//! a crash finds the change set it started instead of making a second one.
+
+use std::time::Duration;
+
+use aws_sdk_cloudformation::types::{
+    Capability, ChangeSetStatus, ChangeSetType, DeploymentMode, ExecutionStatus, Parameter,
+    Replacement, Tag,
+};
+use serde::Serialize;
+
+use super::RemediateError;
+use crate::live::{Calls, Clients, api_error};
+
+/// What the change set is for.
+#[derive(Debug, Clone)]
+pub enum ChangeSetKind {
+    /// Deploy the committed template and parameters.
+    Deploy {
+        template_body: String,
+        parameters: Vec<(String, String)>,
+    },
+    /// Put drifted resources back to the deployed template (same template).
+    RevertDrift,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChangeSetRequest {
+    pub stack: String,
+    pub kind: ChangeSetKind,
+    /// Deterministic: the same work gets the same name.
+    pub name: String,
+    pub capabilities: Vec<String>,
+    pub tags: Vec<(String, String)>,
+    pub allow_replacement: bool,
+    pub timeout: Duration,
+}
+
+/// One stack event, as it streams in.
+#[derive(Debug, Clone, Serialize)]
+pub struct StackEvent {
+    pub time: String,
+    pub logical_id: String,
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+/// How a change set ended.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum ChangeSetOutcome {
+    /// Executed; the stack reached a complete state.
+    Applied {
+        change_set: String,
+        stack_status: String,
+        changes: usize,
+    },
+    /// CloudFormation found nothing to change.
+    NoChanges { change_set: String },
+    /// It would replace resources and that is not allowed; deleted unexecuted.
+    Refused {
+        change_set: String,
+        replacements: Vec<String>,
+    },
+    /// Executed and rolled back (or failed); `reason` names the failing resource.
+    Failed {
+        change_set: String,
+        stack_status: String,
+        reason: String,
+    },
+}
+
+const MAX_TEMPLATE_BODY: usize = 51_200;
+
+/// Runs one change set to its end. `on_event` sees stack events as they arrive.
+///
+/// # Errors
+/// An API failure or a timeout; refusals and rollbacks are outcomes, not errors.
+pub async fn run_change_set(
+    clients: &Clients,
+    req: &ChangeSetRequest,
+    on_event: &(dyn Fn(&StackEvent) + Sync),
+    calls: &Calls,
+) -> Result<ChangeSetOutcome, RemediateError> {
+    let deadline = tokio::time::Instant::now() + req.timeout;
+    let existing = describe(clients, req, calls).await?;
+    let status = match existing {
+        Some(s) => s,
+        None => {
+            create(clients, req, calls).await?;
+            wait_created(clients, req, deadline, calls).await?
+        }
+    };
+    let ChangeSetState {
+        status,
+        execution,
+        reason,
+        replacements,
+        changes,
+    } = status;
+    if status == ChangeSetStatus::Failed {
+        let reason = reason.unwrap_or_default();
+        // CloudFormation fails a change set that would change nothing.
+        if reason.contains("didn't contain changes")
+            || reason.contains("No updates are to be performed")
+        {
+            let _ = delete(clients, req, calls).await;
+            return Ok(ChangeSetOutcome::NoChanges {
+                change_set: req.name.clone(),
+            });
+        }
+        return Err(RemediateError::ChangeSetFailed {
+            stack: req.stack.clone(),
+            change_set: req.name.clone(),
+            reason,
+        });
+    }
+    if execution == Some(ExecutionStatus::ExecuteComplete) {
+        return Ok(ChangeSetOutcome::Applied {
+            change_set: req.name.clone(),
+            stack_status: "UPDATE_COMPLETE".into(),
+            changes,
+        });
+    }
+    if execution == Some(ExecutionStatus::Available) {
+        if !replacements.is_empty() && !req.allow_replacement {
+            delete(clients, req, calls).await?;
+            return Ok(ChangeSetOutcome::Refused {
+                change_set: req.name.clone(),
+                replacements,
+            });
+        }
+        calls.record("ExecuteChangeSet");
+        clients
+            .cfn
+            .execute_change_set()
+            .stack_name(&req.stack)
+            .change_set_name(&req.name)
+            .client_request_token(&req.name)
+            .send()
+            .await
+            .map_err(|e| RemediateError::Live(api_error("ExecuteChangeSet", &req.stack, e)))?;
+    }
+    let (stack_status, reason) =
+        super::events::wait_for_stack(clients, &req.stack, &req.name, deadline, on_event, calls)
+            .await?;
+    if stack_status == "UPDATE_COMPLETE" {
+        Ok(ChangeSetOutcome::Applied {
+            change_set: req.name.clone(),
+            stack_status,
+            changes,
+        })
+    } else {
+        Ok(ChangeSetOutcome::Failed {
+            change_set: req.name.clone(),
+            stack_status,
+            reason: reason.unwrap_or_else(|| "no reason given".into()),
+        })
+    }
+}
+
+struct ChangeSetState {
+    status: ChangeSetStatus,
+    execution: Option<ExecutionStatus>,
+    reason: Option<String>,
+    /// `logical id (True|Conditional)` for each change that replaces.
+    replacements: Vec<String>,
+    changes: usize,
+}
+
+async fn describe(
+    clients: &Clients,
+    req: &ChangeSetRequest,
+    calls: &Calls,
+) -> Result<Option<ChangeSetState>, RemediateError> {
+    calls.record("DescribeChangeSet");
+    match clients
+        .cfn
+        .describe_change_set()
+        .stack_name(&req.stack)
+        .change_set_name(&req.name)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            let replacements = out
+                .changes()
+                .iter()
+                .filter_map(|c| c.resource_change())
+                .filter(|rc| {
+                    matches!(
+                        rc.replacement(),
+                        Some(Replacement::True | Replacement::Conditional)
+                    )
+                })
+                .map(|rc| {
+                    let how = rc.replacement().map(|r| r.as_str()).unwrap_or_default();
+                    format!("{} ({how})", rc.logical_resource_id().unwrap_or_default())
+                })
+                .collect();
+            Ok(Some(ChangeSetState {
+                status: out
+                    .status()
+                    .cloned()
+                    .unwrap_or(ChangeSetStatus::CreatePending),
+                execution: out.execution_status().cloned(),
+                reason: out.status_reason().map(String::from),
+                replacements,
+                changes: out.changes().len(),
+            }))
+        }
+        Err(e) => {
+            let err = api_error("DescribeChangeSet", &req.stack, e);
+            match &err {
+                crate::live::LiveError::Api { code, .. }
+                    if code == "ChangeSetNotFound" || code == "ChangeSetNotFoundException" =>
+                {
+                    Ok(None)
+                }
+                _ => Err(RemediateError::Live(err)),
+            }
+        }
+    }
+}
+
+async fn create(
+    clients: &Clients,
+    req: &ChangeSetRequest,
+    calls: &Calls,
+) -> Result<(), RemediateError> {
+    let mut call = clients
+        .cfn
+        .create_change_set()
+        .stack_name(&req.stack)
+        .change_set_name(&req.name)
+        .client_token(&req.name)
+        .change_set_type(ChangeSetType::Update)
+        .description("driftsync")
+        .set_capabilities(Some(
+            req.capabilities
+                .iter()
+                .map(|c| Capability::from(c.as_str()))
+                .collect(),
+        ))
+        .set_tags(Some(
+            req.tags
+                .iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect(),
+        ));
+    match &req.kind {
+        ChangeSetKind::Deploy {
+            template_body,
+            parameters,
+        } => {
+            if template_body.len() > MAX_TEMPLATE_BODY {
+                return Err(RemediateError::TemplateTooLarge {
+                    stack: req.stack.clone(),
+                    size: template_body.len(),
+                });
+            }
+            call = call.template_body(template_body).set_parameters(Some(
+                parameters
+                    .iter()
+                    .map(|(k, v)| {
+                        Parameter::builder()
+                            .parameter_key(k)
+                            .parameter_value(v)
+                            .build()
+                    })
+                    .collect(),
+            ));
+        }
+        ChangeSetKind::RevertDrift => {
+            call = call
+                .use_previous_template(true)
+                .deployment_mode(DeploymentMode::RevertDrift);
+        }
+    }
+    calls.record("CreateChangeSet");
+    call.send()
+        .await
+        .map_err(|e| RemediateError::Live(api_error("CreateChangeSet", &req.stack, e)))?;
+    Ok(())
+}
+
+async fn wait_created(
+    clients: &Clients,
+    req: &ChangeSetRequest,
+    deadline: tokio::time::Instant,
+    calls: &Calls,
+) -> Result<ChangeSetState, RemediateError> {
+    let mut wait = Duration::from_millis(200);
+    loop {
+        if let Some(s) = describe(clients, req, calls).await?
+            && matches!(
+                s.status,
+                ChangeSetStatus::CreateComplete | ChangeSetStatus::Failed
+            )
+        {
+            return Ok(s);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(RemediateError::TimedOut {
+                stack: req.stack.clone(),
+                what: format!("change set {}", req.name),
+            });
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(5));
+    }
+}
+
+async fn delete(
+    clients: &Clients,
+    req: &ChangeSetRequest,
+    calls: &Calls,
+) -> Result<(), RemediateError> {
+    calls.record("DeleteChangeSet");
+    clients
+        .cfn
+        .delete_change_set()
+        .stack_name(&req.stack)
+        .change_set_name(&req.name)
+        .send()
+        .await
+        .map_err(|e| RemediateError::Live(api_error("DeleteChangeSet", &req.stack, e)))?;
+    Ok(())
+}
+
+/// A change set name from the work it does: `driftsync-<kind>-<12 hex>`.
+pub fn change_set_name(kind: &str, parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(parts.join("\u{1f}").as_bytes());
+    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("driftsync-{kind}-{hex}")
+}

@@ -1,0 +1,55 @@
+//! Changes AWS to match Git: change sets (deploy pending commits, revert
+//! drift with REVERT_DRIFT) and property-level reverts (an RFC 6902 patch
+//! through Cloud Control, directly or by the driftsync SSM runbook).
+//!
+//! Owns every AWS write driftsync makes and its safety at the call: refusing
+//! replacements, deterministic names and tokens so a rerun never acts twice,
+//! waiting for each operation to end. It must not decide *what* to do (that
+//! is `policy` and `plan`) or keep history (that is `store`).
+
+pub mod bootstrap;
+pub mod changeset;
+mod events;
+pub mod patch;
+pub mod revert;
+
+pub use changeset::{
+    ChangeSetKind, ChangeSetOutcome, ChangeSetRequest, StackEvent, change_set_name, run_change_set,
+};
+pub use revert::{RUNBOOK, RUNBOOK_NAME, RevertOutcome, RevertRequest, Via, revert};
+
+/// Why a remediation could not run to an outcome.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RemediateError {
+    #[error(transparent)]
+    Live(#[from] crate::live::LiveError),
+    #[error("change set {change_set} for stack {stack} failed: {reason}")]
+    ChangeSetFailed {
+        stack: String,
+        change_set: String,
+        reason: String,
+    },
+    #[error(
+        "the template of stack {stack} is {size} bytes; CloudFormation takes at most 51,200 bytes inline, and uploading templates to S3 is not supported yet"
+    )]
+    TemplateTooLarge { stack: String, size: usize },
+    #[error("waiting for {what} of stack {stack} timed out")]
+    TimedOut { stack: String, what: String },
+    #[error(
+        "the SSM document {document} does not exist: run `driftsync bootstrap`, or set `policy.revert.via: cloudcontrol`"
+    )]
+    RunbookMissing { document: String },
+    #[error("stack {stack}: {message}")]
+    Protocol { stack: String, message: String },
+}
+
+impl RemediateError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            RemediateError::Live(e) => e.is_retryable(),
+            RemediateError::TimedOut { .. } => true,
+            _ => false,
+        }
+    }
+}
