@@ -9,11 +9,17 @@ EXTENSIONS = [
     "moto_fixes",
     "cfn_drift",
     "cfn_changesets",
+    "cfn_events",
+    "cfn_timeline",
+    "cfn_operations",
+    "cfn_tokens",
     "cloudcontrol",
     "cloudtrail",
     "ssm_automation",
     "config_rules",
     "config_remediation",
+    "config_compliance",
+    "cfn_bootstrap",
 ]
 
 

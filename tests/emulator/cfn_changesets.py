@@ -8,7 +8,7 @@ Replacement (from the schema's createOnly properties), Scope and Details
 DeploymentMode=REVERT_DRIFT makes the change set compare the template with the
 live state too: drifted properties become Modify changes whose Details carry
 Drift (PreviousValue/ActualValue), BeforeValue/AfterValue and their sources;
-executing it converges those resources back to the template."""
+executing it (cfn_operations.py) converges those resources back to the template."""
 
 from __future__ import annotations
 
@@ -243,12 +243,35 @@ def _before_execute(ctx: Context, params: dict[str, Any]) -> None:
     return None
 
 
-@registry.after("cloudformation", "ExecuteChangeSet")
-def _after_execute(ctx: Context, params: dict[str, Any], status: int) -> None:
-    change_set = getattr(ctx, "change_set", None)
-    if status != 200 or change_set is None:
-        return
-    stack = change_set.stack
-    for _lid, adapter, physical_id, desired in getattr(change_set, "revert_plan", []):
-        adapter.apply(Where(stack.account_id, stack.region_name), physical_id, desired)
+# Executing the change set (and its revert plan) is cfn_operations.run_update's job.
 
+
+@registry.before("cloudformation", "DescribeChangeSet")
+@registry.before("cloudformation", "DeleteChangeSet")
+def _before_lookup(ctx: Context, params: dict[str, Any]) -> None:
+    """An unknown change set (or one deleted when another was executed): ChangeSetNotFound, not
+    moto's ValidationError (or crash)."""
+    if _find_change_set(ctx, params) is None:
+        from .protocol import ServiceError
+
+        raise ServiceError("ChangeSetNotFound", f"ChangeSet [{params.get('ChangeSetName')}] does not exist", 404)
+    return None
+
+
+@registry.operation("cloudformation", "ListChangeSets")
+def list_change_sets(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """The stack's change sets (moto listed every change set in the Region), oldest first."""
+    import base64
+
+    stack = get_stack(ctx, params.get("StackName", ""))
+    found = sorted((cs for cs in cloudformation_backends[ctx.account_id][ctx.region].change_sets.values()
+                    if cs.stack_id == stack.stack_id), key=lambda cs: cs.creation_time)
+    start = int(base64.b64decode(params["NextToken"]).decode()) if params.get("NextToken") else 0
+    summaries = [{"StackId": cs.stack_id, "StackName": cs.stack_name, "ChangeSetId": cs.change_set_id,
+                  "ChangeSetName": cs.change_set_name, "ExecutionStatus": cs.execution_status, "Status": cs.status,
+                  "CreationTime": cs.creation_time, "Description": cs.description,
+                  **({"StatusReason": cs.status_reason} if cs.status_reason else {})} for cs in found[start:start + 100]]
+    out: dict[str, Any] = {"Summaries": summaries}
+    if start + 100 < len(found):
+        out["NextToken"] = base64.b64encode(str(start + 100).encode()).decode()
+    return out

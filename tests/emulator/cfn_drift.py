@@ -280,15 +280,17 @@ cfn_responses.StackResourceDTO.__init__ = _dto_init  # type: ignore[method-assig
 
 @registry.operation("cloudformation", "ListStackResources")
 def list_stack_resources(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    """moto's version, plus DriftInformation and the stack's real update time."""
+    """moto's version, plus DriftInformation, and each resource's status and time from its events."""
+    from .cfn_timeline import resource_state
+
     stack = get_stack(ctx, params.get("StackName", ""))
-    updated = max((e.timestamp for e in stack.events), default=stack.creation_time)
-    status = "UPDATE_COMPLETE" if stack.status.startswith("UPDATE") else "CREATE_COMPLETE"
-    summaries = [{
-        "LogicalResourceId": lid, "PhysicalResourceId": model.physical_resource_id,
-        "ResourceType": resource_type(stack, lid), "LastUpdatedTimestamp": updated, "ResourceStatus": status,
-        "DriftInformation": resource_drift_information(stack.stack_id, lid),
-    } for lid, model in stack_resources(stack).items()]
+    summaries = []
+    for lid, model in stack_resources(stack).items():
+        status, updated = resource_state(stack, lid)
+        summaries.append({
+            "LogicalResourceId": lid, "PhysicalResourceId": model.physical_resource_id,
+            "ResourceType": resource_type(stack, lid), "LastUpdatedTimestamp": updated, "ResourceStatus": status,
+            "DriftInformation": resource_drift_information(stack.stack_id, lid)})
     return {"StackResourceSummaries": summaries}
 
 

@@ -6,7 +6,10 @@ answers UnknownOperationException.
 UpdateResource applies an RFC 6902 patch (CloudFormation property names) to
 the resource's read model and converges the live resource at once; the
 request reports IN_PROGRESS for `cloudcontrol_seconds`, then SUCCESS, as AWS's
-asynchronous handlers do."""
+asynchronous handlers do. A resource_failure fault naming the identifier makes
+the request end FAILED (ErrorCode, StatusMessage) without changing anything.
+ClientToken: a retry of the same request returns the same request; the token with
+a different request -> ClientTokenConflictException."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from typing import Any
 
 import jsonpatch
 
-from . import registry, resources, schemas, settings
+from . import faults, registry, resources, schemas, settings
 from .protocol import ServiceError
 from .registry import Context
 from .resources import NotFound, Where
@@ -28,7 +31,7 @@ from .resources import NotFound, Where
 registry.OWN_SERVICES.add("cloudcontrol")
 _lock = threading.Lock()
 _requests: dict[str, dict[str, Any]] = {}  # request token -> request record
-_client_tokens: dict[str, str] = {}
+_client_tokens: dict[tuple[str, str], tuple[str, tuple[str, str, str, str]]] = {}  # (account, token) -> (request, what)
 
 
 @registry.on_reset
@@ -109,9 +112,14 @@ def update_resource(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     adapter = _adapter(params["TypeName"])
     identifier = params["Identifier"]
     client_token = params.get("ClientToken")
+    request = ("UPDATE", adapter.type_name, identifier, params.get("PatchDocument") or "")
     with _lock:
-        if client_token and client_token in _client_tokens:
-            return {"ProgressEvent": _event(_requests[_client_tokens[client_token]])}
+        if client_token and (ctx.account_id, client_token) in _client_tokens:
+            token, earlier = _client_tokens[(ctx.account_id, client_token)]
+            if earlier != request:
+                raise ServiceError("ClientTokenConflictException",
+                                   f"The client token {client_token} has already been used in another resource request.")
+            return {"ProgressEvent": _event(_requests[token])}
         busy = [r for r in _requests.values() if r["TypeName"] == adapter.type_name and r["Identifier"] == identifier
                 and r["account"] == ctx.account_id and time.monotonic() < r["done_at"]]
     if busy:
@@ -133,26 +141,33 @@ def update_resource(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     desired = schemas.coerce_properties(adapter.type_name, desired)
     where = Where(ctx.account_id, ctx.region)
     previous = {k: v for k, v in current.items() if k not in adapter.schema.read_only}
-    adapter.apply(where, adapter.physical_id(where, identifier), desired, previous)
     record = {
         "TypeName": adapter.type_name, "Identifier": identifier, "RequestToken": str(uuid.uuid4()),
         "Operation": "UPDATE", "EventTime": datetime.now(timezone.utc), "account": ctx.account_id,
         "done_at": time.monotonic() + settings.get("cloudcontrol_seconds"),
-        "ResourceModel": json.dumps(_read(ctx, adapter, identifier)),
     }
+    failure = faults.take_resource_failure(ctx.access_key, identifier=identifier, type_name=adapter.type_name)
+    if failure is not None:  # the handler fails: nothing changes
+        record["ErrorCode"], record["StatusMessage"] = failure.code or "GeneralServiceException", failure.reason
+    else:
+        adapter.apply(where, adapter.physical_id(where, identifier), desired, previous)
+        record["ResourceModel"] = json.dumps(_read(ctx, adapter, identifier))
     with _lock:
         _requests[record["RequestToken"]] = record
         if client_token:
-            _client_tokens[client_token] = record["RequestToken"]
+            _client_tokens[(ctx.account_id, client_token)] = (record["RequestToken"], request)
     return {"ProgressEvent": _event(record)}
 
 
 def _event(record: dict[str, Any]) -> dict[str, Any]:
     done = time.monotonic() >= record["done_at"]
     event = {k: record[k] for k in ("TypeName", "Identifier", "RequestToken", "Operation", "EventTime")}
-    event["OperationStatus"] = "SUCCESS" if done else "IN_PROGRESS"
-    if done:
-        event["ResourceModel"] = record["ResourceModel"]
+    if not done:
+        event["OperationStatus"] = "IN_PROGRESS"
+    elif "ErrorCode" in record:
+        event.update(OperationStatus="FAILED", ErrorCode=record["ErrorCode"], StatusMessage=record["StatusMessage"])
+    else:
+        event.update(OperationStatus="SUCCESS", ResourceModel=record["ResourceModel"])
     return event
 
 

@@ -76,20 +76,32 @@ def _validate(account: str, region: str, conf: dict[str, Any]) -> str | None:
     return None
 
 
+def put_configuration(account: str, region: str, conf: dict[str, Any]) -> str | None:
+    """Store one configuration (replacing the rule's previous one); the problem, if invalid."""
+    problem = _validate(account, region, conf)
+    if problem:
+        return problem
+    key = (account, region, conf["ConfigRuleName"])
+    with _lock:
+        old = _configs.get(key)
+        arn = old["Arn"] if old else (f"arn:aws:config:{region}:{account}:remediation-configuration/"
+                                      f"{conf['ConfigRuleName']}/{uuid.uuid4()}")
+        _configs[key] = {**conf, "Arn": arn}
+    return None
+
+
+def has_configuration(account: str, region: str, rule: str) -> bool:
+    with _lock:
+        return (account, region, rule) in _configs
+
+
 @registry.operation("config", "PutRemediationConfigurations")
 def put_remediation_configurations(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     failed = []
     for conf in params.get("RemediationConfigurations") or []:
-        problem = _validate(ctx.account_id, ctx.region, conf)
+        problem = put_configuration(ctx.account_id, ctx.region, conf)
         if problem:
             failed.append({"FailureMessage": problem, "FailedItems": [conf]})
-            continue
-        key = (ctx.account_id, ctx.region, conf["ConfigRuleName"])
-        with _lock:
-            old = _configs.get(key)
-            arn = old["Arn"] if old else (f"arn:aws:config:{ctx.region}:{ctx.account_id}:remediation-configuration/"
-                                          f"{conf['ConfigRuleName']}/{uuid.uuid4()}")
-            _configs[key] = {**conf, "Arn": arn}
     return {"FailedBatches": failed}
 
 
@@ -105,18 +117,21 @@ def _busy(run: dict[str, Any] | None) -> bool:
     return run is not None and _state(run) in ("QUEUED", "IN_PROGRESS")
 
 
-@registry.operation("config", "DeleteRemediationConfiguration")
-def delete_remediation_configuration(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    rule = params.get("ConfigRuleName", "")
-    _config(ctx.account_id, ctx.region, rule)
+def delete_configuration(account: str, region: str, rule: str) -> None:
+    _config(account, region, rule)
     with _lock:
-        mine = [k for k in _runs if k[:3] == (ctx.account_id, ctx.region, rule)]
+        mine = [k for k in _runs if k[:3] == (account, region, rule)]
         if any(_busy(_runs[k]) for k in mine):
             raise ServiceError("RemediationInProgressException",
                                f"Remediation is in progress for rule {rule}; try again when it completes.")
         for k in mine:
             del _runs[k]
-        del _configs[(ctx.account_id, ctx.region, rule)]
+        del _configs[(account, region, rule)]
+
+
+@registry.operation("config", "DeleteRemediationConfiguration")
+def delete_remediation_configuration(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    delete_configuration(ctx.account_id, ctx.region, params.get("ConfigRuleName", ""))
     return {}
 
 

@@ -11,8 +11,8 @@ on top of moto's rules (PutConfigRule, DescribeConfigRules, DeleteConfigRule).
 * CUSTOM_LAMBDA rules can't be invoked (no Docker): an evaluation records the
   invocation Config would send (GET /_emulator/config-invocations), whose
   resultToken PutEvaluations then accepts, without TestMode, and stores.
-* GetComplianceDetailsByConfigRule/ByResource, DescribeComplianceByConfigRule/
-  ByResource and DescribeConfigRuleEvaluationStatus read the stored results.
+* DescribeConfigRuleEvaluationStatus reads the rules' status; the compliance queries
+  (config_compliance.py) read the stored results.
 New results are handed to ON_RESULTS (automatic remediation, config_remediation.py)."""
 
 from __future__ import annotations
@@ -25,11 +25,14 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+from moto.config import models as config_models
+
 from . import principals, registry
 from .protocol import ServiceError
 from .registry import Context
 
 DRIFT_RULE = "CLOUDFORMATION_STACK_DRIFT_DETECTION_CHECK"
+PROCESS_CHECK = "AWS_CONFIG_PROCESS_CHECK"
 STACK = "AWS::CloudFormation::Stack"
 _lock = threading.RLock()
 _results: dict[tuple[str, str, str], dict[tuple[str, str], dict[str, Any]]] = {}  # (acct, region, rule) -> key -> result
@@ -51,6 +54,21 @@ def _reset() -> None:
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _scope_to_dict(self: Any) -> dict[str, Any]:
+    """moto renders a tag scope as "Tags", which the API doesn't have: DescribeConfigRules
+    lost TagKey/TagValue."""
+    out = _orig_scope_to_dict(self)
+    for key, value in (out.pop("Tags", None) or {}).items():
+        out["TagKey"] = key
+        if value is not None:
+            out["TagValue"] = value
+    return out
+
+
+_orig_scope_to_dict = config_models.Scope.to_dict
+config_models.Scope.to_dict = _scope_to_dict  # type: ignore[method-assign]
 
 
 def get_rule(account: str, region: str, name: str) -> Any:
@@ -186,6 +204,8 @@ def start_config_rules_evaluation(ctx: Context, params: dict[str, Any]) -> dict[
 
     names = params.get("ConfigRuleNames") or sorted(config_backends[ctx.account_id][ctx.region].config_rules)
     rules = [get_rule(ctx.account_id, ctx.region, n) for n in names]
+    # Process checks have no evaluation of their own: PutExternalEvaluation sets their compliance.
+    rules = [r for r in rules if not (r.source.owner == "AWS" and r.source.source_identifier == PROCESS_CHECK)]
     for rule in rules:
         if rule.source.owner == "AWS" and rule.source.source_identifier != DRIFT_RULE:
             raise ServiceError("InvalidParameterValueException",
@@ -274,77 +294,6 @@ def _page(items: list[Any], params: dict[str, Any], default: int, limit_key: str
     return out
 
 
-def _compliance(types: list[str]) -> dict[str, Any]:
-    bad = types.count("NON_COMPLIANT")
-    if bad:
-        return {"ComplianceType": "NON_COMPLIANT",
-                "ComplianceContributorCount": {"CappedCount": min(bad, 100), "CapExceeded": bad > 100}}
-    return {"ComplianceType": "COMPLIANT" if "COMPLIANT" in types else "INSUFFICIENT_DATA"}
-
-
-def _details(results: list[dict[str, Any]], params: dict[str, Any], default: int) -> dict[str, Any]:
-    wanted = set(params.get("ComplianceTypes") or [])
-    found = [r for r in results if not wanted or r["ComplianceType"] in wanted]
-    page = _page(found, params, default)
-    return {"EvaluationResults": page.pop("items"), **page}
-
-
-@registry.operation("config", "GetComplianceDetailsByConfigRule")
-def get_compliance_details_by_rule(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    get_rule(ctx.account_id, ctx.region, params.get("ConfigRuleName", ""))
-    results = results_of(ctx.account_id, ctx.region, params["ConfigRuleName"])
-    return _details([results[k] for k in sorted(results)], params, 10)
-
-
-@registry.operation("config", "GetComplianceDetailsByResource")
-def get_compliance_details_by_resource(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    key = (params.get("ResourceType"), params.get("ResourceId"))
-    with _lock:
-        found = [res[key] for (acct, region, _), res in sorted(_results.items())
-                 if acct == ctx.account_id and region == ctx.region and key in res]
-    return _details(found, params, 100)
-
-
-@registry.operation("config", "DescribeComplianceByConfigRule")
-def describe_compliance_by_rule(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    from moto.config.models import config_backends
-
-    names = params.get("ConfigRuleNames") or sorted(config_backends[ctx.account_id][ctx.region].config_rules)
-    wanted = set(params.get("ComplianceTypes") or [])
-    out = []
-    for name in names:
-        get_rule(ctx.account_id, ctx.region, name)
-        compliance = _compliance([r["ComplianceType"] for r in results_of(ctx.account_id, ctx.region, name).values()])
-        if not wanted or compliance["ComplianceType"] in wanted:
-            out.append({"ConfigRuleName": name, "Compliance": compliance})
-    page = _page(out, params, 25)
-    return {"ComplianceByConfigRules": page.pop("items"), **page}
-
-
-@registry.operation("config", "DescribeComplianceByResource")
-def describe_compliance_by_resource(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    per_resource: dict[tuple[str, str], list[str]] = {}
-    with _lock:
-        for (acct, region, _), res in sorted(_results.items()):
-            if acct != ctx.account_id or region != ctx.region:
-                continue
-            for key, r in res.items():
-                if r["ComplianceType"] != "NOT_APPLICABLE":
-                    per_resource.setdefault(key, []).append(r["ComplianceType"])
-    wanted = set(params.get("ComplianceTypes") or [])
-    out = []
-    for (rtype, rid), types in sorted(per_resource.items()):
-        if params.get("ResourceType") and rtype != params["ResourceType"]:
-            continue
-        if params.get("ResourceId") and rid != params["ResourceId"]:
-            continue
-        compliance = _compliance(types)
-        if not wanted or compliance["ComplianceType"] in wanted:
-            out.append({"ResourceType": rtype, "ResourceId": rid, "Compliance": compliance})
-    page = _page(out, params, 100)
-    return {"ComplianceByResources": page.pop("items"), **page}
-
-
 @registry.operation("config", "DescribeConfigRuleEvaluationStatus")
 def describe_rule_evaluation_status(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     from moto.config.models import config_backends
@@ -360,9 +309,14 @@ def describe_rule_evaluation_status(ctx: Context, params: dict[str, Any]) -> dic
     return {"ConfigRulesEvaluationStatus": page.pop("items"), **page}
 
 
+def forget_rule(account: str, region: str, name: str) -> None:
+    """A deleted rule's results and status go with it."""
+    with _lock:
+        _results.pop((account, region, name), None)
+        _status.pop((account, region, name), None)
+
+
 @registry.after("config", "DeleteConfigRule")
 def _after_delete_rule(ctx: Context, params: dict[str, Any], status: int) -> None:
     if status == 200:
-        with _lock:
-            _results.pop((ctx.account_id, ctx.region, params.get("ConfigRuleName", "")), None)
-            _status.pop((ctx.account_id, ctx.region, params.get("ConfigRuleName", "")), None)
+        forget_rule(ctx.account_id, ctx.region, params.get("ConfigRuleName", ""))

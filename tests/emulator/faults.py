@@ -9,6 +9,15 @@ unlimited), and does one of:
   error    - an HTTP `status` (default 500) error with `code` (default InternalFailure)
   latency  - sleeps `latency_ms`, then serves the call normally
   drop     - closes the connection without an answer
+and one kind that is not about a call but about a stack operation:
+  resource_failure - the next CloudFormation operation (create, update, change set
+             execution) that creates or updates resource `logical_id` (of stack `stack`, a
+             name or id, if given) fails on it with `reason`: the stack rolls back
+             (cfn_operations.py). `rollback_reason` makes the rollback of that resource fail
+             too (UPDATE_ROLLBACK_FAILED). With `identifier` (and optional `type_name`)
+             instead, the next Cloud Control UpdateResource of that resource ends FAILED
+             with `reason` and `code` (default GeneralServiceException) and changes nothing.
+             `count` defaults to 1 for this kind.
 Sampling uses one seeded RNG (POST /_emulator/config {"seed": N}) so runs repeat."""
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-KINDS = ("throttle", "error", "latency", "drop")
+KINDS = ("throttle", "error", "latency", "drop", "resource_failure")
 
 
 @dataclass
@@ -34,6 +43,12 @@ class Fault:
     message: str | None = None
     latency_ms: int = 0
     access_key: str | None = None
+    logical_id: str | None = None
+    stack: str | None = None
+    reason: str | None = None
+    rollback_reason: str | None = None
+    identifier: str | None = None
+    type_name: str | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     hits: int = 0
 
@@ -60,6 +75,12 @@ def add(spec: dict[str, Any]) -> Fault:
     if unknown:
         raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
     fault = Fault(**spec)
+    if fault.kind == "resource_failure":
+        if not fault.logical_id and not fault.identifier:
+            raise ValueError("a resource_failure names logical_id (a stack resource) or identifier (Cloud Control)")
+        if "count" not in spec:
+            fault.count = 1
+        fault.reason = fault.reason or "Injected failure (emulator resource_failure fault)"
     if not 0.0 <= fault.rate <= 1.0:
         raise ValueError("rate must be between 0 and 1")
     with _lock:
@@ -73,7 +94,7 @@ def pick(service: str | None, operation: str | None, access_key: str | None = No
     failing = False
     with _lock:
         for f in _faults:
-            if not f.matches(service, operation, access_key):
+            if f.kind == "resource_failure" or not f.matches(service, operation, access_key):
                 continue
             if f.kind != "latency" and failing:
                 continue
@@ -83,6 +104,36 @@ def pick(service: str | None, operation: str | None, access_key: str | None = No
             fired.append(f)
             failing = failing or f.kind != "latency"
     return fired
+
+
+def take_resource_failure(access_key: str | None, stack_keys: set[str] | None = None,
+                          logical_ids: Any = (), identifier: str | None = None,
+                          type_name: str | None = None) -> Fault | None:
+    """The first resource_failure rule for this caller that names one of `logical_ids`
+    of a stack known by `stack_keys` (name, id), or the Cloud Control `identifier`;
+    counts the hit. None if no rule fires."""
+    wanted = set(logical_ids)
+    with _lock:
+        for f in _faults:
+            if f.kind != "resource_failure" or (f.access_key and f.access_key != access_key):
+                continue
+            if f.count is not None and f.hits >= f.count:
+                continue
+            if identifier is not None:
+                if f.identifier != identifier or (f.type_name and f.type_name != type_name):
+                    continue
+            elif f.logical_id not in wanted or (f.stack and f.stack not in (stack_keys or set())):
+                continue
+            if _rng.random() >= f.rate:
+                continue
+            f.hits += 1
+            return f
+    return None
+
+
+def exists(fault_id: str) -> bool:
+    with _lock:
+        return any(f.id == fault_id for f in _faults)
 
 
 def listing() -> list[dict[str, Any]]:

@@ -9,7 +9,11 @@ with an adapter:
   * after moto creates a resource, the adapter converges it to the template's
     properties (plus the stack's tags, which CloudFormation propagates);
   * an update whose createOnly properties are unchanged keeps the resource
-    (same physical id) and converges it in place; others go to moto (replace)."""
+    (same physical id) and converges it in place; others go to moto (replace).
+    (Stack updates decide replacement first, in cfn_operations.py, and create the
+    replacement themselves, so the old resource lives until the cleanup phase.)
+Also: AWS::IAM::Role deletion detaches managed policies first (moto's couldn't
+delete a role that had them)."""
 
 from __future__ import annotations
 
@@ -17,12 +21,15 @@ import copy
 import random
 import string
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from moto.cloudformation import parsing
 from moto.cloudformation.models import cloudformation_backends
 from moto.core.common_models import CloudFormationModel
 from moto.ec2.models import security_groups as ec2_sg
+from moto.iam import models as iam_models
 
 from . import resources, schemas
 from .resources.base import NotFound, Where, tag_dict
@@ -121,6 +128,25 @@ for fn in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_
     fn.cache_clear()
 
 
+# moto's AWS::IAM::Role deletion leaves managed policies attached, so IAM refuses it
+# (DeleteConflict) and the stack can't be deleted; AWS's handler detaches them first.
+_orig_role_delete = iam_models.Role.delete_from_cloudformation_json.__func__
+
+
+def _role_delete(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> None:
+    from moto.utilities.utils import get_partition
+
+    backend = iam_models.iam_backends[account_id][get_partition(region_name)]
+    for role in list(backend.roles.values()):
+        if role.name == resource_name:
+            for arn in list(role.managed_policies):
+                backend.detach_role_policy(arn, resource_name)
+    _orig_role_delete(cls, resource_name, cloudformation_json, account_id, region_name)
+
+
+iam_models.Role.delete_from_cloudformation_json = classmethod(_role_delete)  # type: ignore[assignment]
+
+
 # ------------------------------------------------------- converge after moto
 
 def stack_tags(account_id: str, region: str, stack_id: str | None) -> dict[str, str]:
@@ -191,21 +217,33 @@ def _moto_input_fixes(type_name: str, props: dict[str, Any], resource_name: str)
 _orig_map_update = parsing.ResourceMap.update
 
 
-def _map_update(self: parsing.ResourceMap, template: dict[str, Any], parameters: dict[str, Any] | None = None) -> None:
-    """Remember each resource's properties as last deployed, so an update that drops a
-    property can put it back to its default; and the stack's tags, to keep them."""
+def deployed_properties(rmap: parsing.ResourceMap) -> dict[str, dict[str, Any]]:
+    """Each created resource's properties as last deployed (intrinsics resolved)."""
     previous = {}
-    for logical_id, res_json in self._resource_json_map.items():
-        if logical_id in self._parsed_resources:
+    for logical_id, res_json in rmap._resource_json_map.items():
+        if logical_id in rmap._parsed_resources:
             try:
-                previous[logical_id] = parsing.clean_json(copy.deepcopy(res_json.get("Properties", {})), self)
+                previous[logical_id] = parsing.clean_json(copy.deepcopy(res_json.get("Properties", {})), rmap)
             except Exception:
                 continue
-    _local.update = {"previous": previous, "tags": stack_tags(self._account_id, self._region_name, self.stack_id)}
+    return previous
+
+
+@contextmanager
+def update_context(previous: dict[str, dict[str, Any]], tags: dict[str, str]) -> Iterator[None]:
+    """While updating resources: the properties they had (so an update that drops a
+    property puts it back to its default) and the stack's tags (to keep them)."""
+    saved = getattr(_local, "update", None)
+    _local.update = {"previous": previous, "tags": tags}
     try:
-        _orig_map_update(self, template, parameters)
+        yield
     finally:
-        _local.update = None
+        _local.update = saved
+
+
+def _map_update(self: parsing.ResourceMap, template: dict[str, Any], parameters: dict[str, Any] | None = None) -> None:
+    with update_context(deployed_properties(self), stack_tags(self._account_id, self._region_name, self.stack_id)):
+        _orig_map_update(self, template, parameters)
 
 
 parsing.ResourceMap.update = _map_update  # type: ignore[method-assign]

@@ -60,11 +60,13 @@ def operation(service: str, name: str) -> Callable[[Handler], Handler]:
     return deco
 
 
-def before(service: str, name: str) -> Callable[[BeforeHook], BeforeHook]:
-    """Run `fn` before moto serves service:name (e.g. to snapshot state)."""
+def before(service: str, name: str, first: bool = False) -> Callable[[BeforeHook], BeforeHook]:
+    """Run `fn` before moto serves service:name (e.g. to snapshot state); `first` puts
+    it ahead of the hooks registered so far (idempotency checks answer before validation)."""
 
     def deco(fn: BeforeHook) -> BeforeHook:
-        BEFORE.setdefault((service, name), []).append(fn)
+        hooks = BEFORE.setdefault((service, name), [])
+        hooks.insert(0, fn) if first else hooks.append(fn)
         return fn
 
     return deco

@@ -18,6 +18,9 @@ _DEFAULTS: dict[str, Any] = {
     # timeoutSeconds, retry and poll intervals, remediation RetryAttemptSeconds): 0.01 makes
     # PT10M take 6 s. 1.0 is real time.
     "time_scale": float(os.environ.get("AWS_EMULATOR_TIME_SCALE", "1.0")),
+    # How long a stack operation (create, update, change set execution) shows *_IN_PROGRESS
+    # after its call returns; its events appear over that time (cfn_timeline.py). 0: at once.
+    "stack_operation_seconds": float(os.environ.get("AWS_EMULATOR_STACK_SECONDS", "0")),
 }
 _values = dict(_DEFAULTS)
 

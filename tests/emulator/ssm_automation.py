@@ -13,6 +13,8 @@ maxAttempts, timeoutSeconds; waits scale with the `time_scale` setting."""
 from __future__ import annotations
 
 import base64
+import json
+import re
 import threading
 from datetime import datetime, timezone
 from typing import Any
@@ -25,7 +27,8 @@ from .ssm_runner import TERMINAL, Execution, run
 
 _lock = threading.RLock()
 _executions: dict[str, Execution] = {}
-_client_tokens: dict[tuple[str, str], str] = {}
+_client_tokens: dict[tuple[str, str], tuple[str, str]] = {}  # (account, token) -> (execution id, request)
+UUID = re.compile("[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}")
 
 
 @registry.on_reset
@@ -82,17 +85,34 @@ def start_automation_execution(ctx: Context, params: dict[str, Any]) -> dict[str
         raise ServiceError("InvalidAutomationExecutionParametersException",
                            "Rate control (Targets, TargetMaps), multi-account/Region (TargetLocations) and "
                            "Interactive mode are not supported by the emulator.")
-    token = params.get("ClientToken")
+    token, request = _client_token(params), json.dumps({k: v for k, v in params.items() if k != "ClientToken"},
+                                                       sort_keys=True, default=str)
     with _lock:
         if token and (ctx.account_id, token) in _client_tokens:
-            return {"AutomationExecutionId": _client_tokens[(ctx.account_id, token)]}
+            execution_id, earlier = _client_tokens[(ctx.account_id, token)]
+            if earlier != request:
+                raise ServiceError("IdempotentParameterMismatch",
+                                   f"ClientToken {token} was used by an earlier request with other parameters.")
+            return {"AutomationExecutionId": execution_id}
     ex = start(ctx.account_id, ctx.region, params.get("DocumentName", ""), params.get("DocumentVersion"),
                params.get("Parameters") or {}, principals.caller_arn(ctx.access_key),
                principals.credentials_of(ctx.access_key), principals.endpoint_of(ctx), params.get("Tags"))
     if token:
         with _lock:
-            _client_tokens[(ctx.account_id, token)] = ex.id
+            _client_tokens[(ctx.account_id, token)] = (ex.id, request)
     return {"AutomationExecutionId": ex.id}
+
+
+def _client_token(params: dict[str, Any]) -> str | None:
+    """The idempotency token: a UUID (the API's pattern), case-insensitive."""
+    token = params.get("ClientToken")
+    if token is None:
+        return None
+    if not UUID.fullmatch(token):
+        raise ServiceError("ValidationException", f"1 validation error detected: Value '{token}' at 'clientToken' "
+                                                  "failed to satisfy constraint: Member must satisfy regular expression "
+                                                  f"pattern: {UUID.pattern}")
+    return token.lower()
 
 
 @registry.operation("ssm", "GetAutomationExecution")

@@ -109,3 +109,18 @@ def fast(aws: Aws) -> Any:
     aws.control("POST", "/_emulator/config", {"time_scale": 0.02})
     yield aws
     aws.control("POST", "/_emulator/config", {"time_scale": 1.0})
+
+
+@pytest.fixture
+def fault(aws: Aws) -> Any:
+    """Add fault rules limited to this test's account key; they are removed afterwards."""
+    made: list[str] = []
+
+    def add(**spec: Any) -> dict[str, Any]:
+        [rule] = aws.control("POST", "/_emulator/faults", {"access_key": aws.creds["access_key_id"], **spec})["faults"]
+        made.append(rule["id"])
+        return rule
+
+    yield add
+    for rule_id in made:
+        aws.control("DELETE", f"/_emulator/faults/{rule_id}")

@@ -111,7 +111,8 @@ def test_parameter_and_lookup_errors(aws):
     missing = "AutomationExecutionNotFoundException"
     assert code(lambda: ssm.get_automation_execution(AutomationExecutionId="0" * 36)) == missing
     assert code(lambda: ssm.stop_automation_execution(AutomationExecutionId="0" * 36)) == missing
-    once = [ssm.start_automation_execution(DocumentName="Params", Parameters={"Name": ["a"]}, ClientToken="1" * 36)
+    token = "1" * 8 + "-1111-1111-1111-" + "1" * 12  # the API wants a UUID
+    once = [ssm.start_automation_execution(DocumentName="Params", Parameters={"Name": ["a"]}, ClientToken=token)
             ["AutomationExecutionId"] for _ in range(2)]
     assert once[0] == once[1]  # ClientToken makes the start idempotent
 
