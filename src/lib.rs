@@ -24,4 +24,5 @@ pub mod live;
 pub mod load;
 pub mod report;
 pub mod source;
+pub mod store;
 pub mod template;
