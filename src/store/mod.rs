@@ -13,6 +13,13 @@
 //! thresholds are policy's, passed in, and the store only records and
 //! counts. Time is passed in as `now`, never read here, so callers and tests
 //! control it. Times are kept to the millisecond.
+//!
+//! # Errors
+//! Every operation is one SQLite transaction. Besides the errors a method
+//! names, any may fail with [`StoreError::Database`] (retryable when another
+//! process held the write lock past the busy timeout: see
+//! [`StoreError::is_retryable`]), [`StoreError::Corrupt`] if the file turns
+//! out to be damaged, and [`StoreError::InvalidTime`] for a time before 1970.
 
 mod actions;
 mod audit;

@@ -37,7 +37,7 @@ fn beginning_a_finished_key_again_returns_done_and_creates_nothing() {
 }
 
 #[test]
-fn a_process_killed_between_begin_and_finish_leaves_the_action_in_progress_for_the_next_run() {
+fn a_store_dropped_between_begin_and_finish_leaves_the_action_in_progress_for_the_next_run() {
     let state = State::new();
     let mut store = state.open();
     let Begin::New(id) = store.begin(&intent("k1"), at(0)).unwrap() else {
@@ -192,4 +192,47 @@ fn history_is_newest_first_and_limited() {
         .collect();
     assert_eq!(keys, ["k4", "k3", "k2"]);
     assert!(store.history("elsewhere", 3).unwrap().is_empty());
+}
+
+/// Set in the child process of the test below: the state directory to use.
+const CRASH_DIR: &str = "DRIFTSYNC_TEST_CRASH_STATE_DIR";
+
+/// In the normal test run this does nothing. The test below runs it again
+/// in a child process, where it begins an action and dies on the spot: no
+/// destructors, no clean close of the database.
+#[test]
+fn a_child_process_begins_an_action_and_is_killed_when_asked_to() {
+    let Some(dir) = std::env::var_os(CRASH_DIR) else {
+        return;
+    };
+    let mut store = crate::store::Store::open(std::path::Path::new(&dir)).unwrap();
+    assert!(matches!(
+        store.begin(&intent("k1"), at(0)).unwrap(),
+        Begin::New(_)
+    ));
+    std::process::abort();
+}
+
+#[test]
+fn a_run_killed_after_begin_leaves_the_action_in_progress_never_new() {
+    let state = State::new();
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "store::tests::actions::a_child_process_begins_an_action_and_is_killed_when_asked_to",
+        ])
+        .args(["--test-threads", "1", "--nocapture"])
+        .env(CRASH_DIR, &state.dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the child was killed");
+
+    let mut store = state.open();
+    match store.begin(&intent("k1"), at(60)).unwrap() {
+        Begin::InProgress(record) => assert_eq!(record.started_at, at(0)),
+        other => panic!("expected InProgress, got {other:?}"),
+    }
+    assert_eq!(store.history("app", 10).unwrap().len(), 1);
 }

@@ -71,3 +71,11 @@ fn revert(store: &mut Store, idempotency_key: &str, now: SystemTime) -> ActionId
     store.finish(id, &Outcome::Succeeded, now).expect("finish");
     id
 }
+
+#[test]
+fn a_store_can_move_to_another_thread_such_as_a_blocking_task() {
+    let (_state, mut store) = fresh();
+    store.observe(&key("/A"), "h", at(0)).unwrap();
+    let age = std::thread::spawn(move || store.age(&key("/A"), at(60)).unwrap());
+    assert_eq!(age.join().unwrap(), Some(MINUTE));
+}
