@@ -55,6 +55,17 @@ impl AuditLog {
                 path: path.clone(),
                 source,
             })?;
+        // A new file's name must reach the disk too, or a power cut could
+        // take the file and the lines fsynced into it.
+        #[cfg(unix)]
+        if let Some(dir) = path.parent() {
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|source| StoreError::Audit {
+                    path: path.clone(),
+                    source,
+                })?;
+        }
         Ok(AuditLog { path, file })
     }
 

@@ -41,6 +41,11 @@ impl Store {
     /// Records that `key` flip-flopped (drifted back after our revert),
     /// naming the competing `actor` if known, and returns how many times it
     /// has within `window` before `now`, this one included.
+    ///
+    /// Counted once per drift episode: recording again while the same
+    /// episode is open only fills in the actor. So it is safe to call on
+    /// every observation that has `reappeared_after_revert`, and a run that
+    /// died between [`Store::observe`] and this call is made good by the next.
     pub fn record_flip_flop(
         &mut self,
         key: &DriftKey,
@@ -53,8 +58,10 @@ impl Store {
         self.write("record a flip-flop", |tx, path| {
             let fail = |e| StoreError::sqlite("record a flip-flop", path, e);
             tx.execute(
-                "INSERT INTO flip_flops (stack, logical_id, property_path, actor, at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO flip_flops (episode, stack, logical_id, property_path, actor, at) \
+                 VALUES ((SELECT id FROM drift WHERE stack = ?1 AND logical_id = ?2 \
+                          AND property_path = ?3 AND resolved_at IS NULL), ?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (episode) DO UPDATE SET actor = coalesce(excluded.actor, actor)",
                 params![key.stack, key.logical_id, key.property_path, actor, now],
             )
             .map_err(fail)?;

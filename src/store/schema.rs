@@ -60,6 +60,7 @@ const MIGRATIONS: &[&str] = &[
 
     CREATE TABLE flip_flops (
         id            INTEGER PRIMARY KEY,
+        episode       INTEGER UNIQUE REFERENCES drift (id),  -- counted once per episode
         stack         TEXT NOT NULL,
         logical_id    TEXT NOT NULL,
         property_path TEXT NOT NULL,

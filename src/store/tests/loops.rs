@@ -87,3 +87,34 @@ fn circuits_are_per_stack_survive_reopening_and_a_zero_threshold_disables_them()
         CircuitState::Closed
     );
 }
+
+#[test]
+fn a_flip_flop_is_counted_once_per_drift_episode_so_recording_it_again_is_safe() {
+    let (_state, mut store) = fresh();
+    let k = key("/SecurityGroupIngress/0");
+    store.observe(&k, "open-22", at(0)).unwrap();
+    let revert = super::revert(&mut store, "revert-1", at(10));
+    store.resolve(&k, at(20), Some(revert)).unwrap();
+
+    let back = store.observe(&k, "open-22", at(300)).unwrap();
+    assert!(back.reappeared_after_revert);
+    assert_eq!(store.record_flip_flop(&k, None, HOUR, at(300)).unwrap(), 1);
+    // The next run sees the same episode, now with the actor from CloudTrail.
+    let again = store.observe(&k, "open-22", at(360)).unwrap();
+    assert!(again.reappeared_after_revert && !again.is_new);
+    assert_eq!(
+        store
+            .record_flip_flop(&k, Some("alice"), HOUR, at(360))
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.record_flip_flop(&k, None, HOUR, at(420)).unwrap(), 1);
+
+    let seen = store.flip_flops(&k, HOUR, at(420)).unwrap();
+    assert_eq!(seen.count, 1);
+    assert_eq!(
+        seen.last_actor.as_deref(),
+        Some("alice"),
+        "a later unknown keeps the actor"
+    );
+}
