@@ -13,7 +13,8 @@
 //! ```
 //!
 //! `doc`, `template`, `drift` and `report` are pure (no I/O); `source` is the only module that
-//! reads git; the CLI (`cli`) is the only place that prints or exits.
+//! reads git; `store` is the only one that keeps state on disk (SQLite and the audit log); the
+//! CLI (`cli`) is the only place that prints or exits.
 
 pub mod check;
 pub mod cli;
@@ -25,4 +26,5 @@ pub mod load;
 pub mod remediate;
 pub mod report;
 pub mod source;
+pub mod store;
 pub mod template;

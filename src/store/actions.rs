@@ -1,0 +1,321 @@
+//! Remediation actions: begun before acting, finished after, and made
+//! idempotent by a caller-chosen key, so a process killed in between cannot
+//! act twice when it runs again.
+
+use std::fmt;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{Store, StoreError, count, from_ms, to_ms, window_start};
+
+/// The `action` name that [`Store::reverts_within`] counts.
+pub const REVERT: &str = "revert";
+
+/// A remediation action's row id.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct ActionId(i64);
+
+impl ActionId {
+    /// The row id, for logs and audit details.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+
+    pub(super) fn from_row(id: i64) -> Self {
+        ActionId(id)
+    }
+}
+
+impl fmt::Display for ActionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What the caller is about to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionIntent {
+    /// Identifies the change, not the attempt: derive it from what is being
+    /// done (stack, resource, path, revision, the value being restored), so
+    /// that a rerun computes the same key. To try again after a failure,
+    /// make a new key (append an attempt number).
+    pub idempotency_key: String,
+    pub stack: String,
+    /// `""` for an action on the whole stack (a re-apply).
+    pub logical_id: String,
+    /// CloudFormation's `PropertyPath`, `""` for the whole resource.
+    pub property_path: String,
+    /// What is done: [`REVERT`], `"reapply"`, `"codify"`...
+    pub action: String,
+    /// The git revision the action brings the stack to.
+    pub revision: String,
+    /// Anything needed to reconcile after a crash (a change set name, an
+    /// SSM execution id), or to explain the action later.
+    pub detail: serde_json::Value,
+}
+
+/// How an action ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Succeeded,
+    Failed {
+        reason: String,
+    },
+    /// Deliberately not done (it would replace a resource, say).
+    Refused {
+        reason: String,
+    },
+}
+
+impl Outcome {
+    /// `succeeded`, `failed` or `refused`, as stored.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed { .. } => "failed",
+            Outcome::Refused { .. } => "refused",
+        }
+    }
+
+    /// Why it failed or was refused.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Outcome::Succeeded => None,
+            Outcome::Failed { reason } | Outcome::Refused { reason } => Some(reason),
+        }
+    }
+}
+
+/// A remediation action as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionRecord {
+    pub id: ActionId,
+    pub intent: ActionIntent,
+    pub started_at: SystemTime,
+    /// `None` while in progress.
+    pub finished_at: Option<SystemTime>,
+    pub outcome: Option<Outcome>,
+}
+
+/// What [`Store::begin`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Begin {
+    /// Nobody has begun this action: go ahead, then [`Store::finish`] it.
+    New(ActionId),
+    /// Begun and never finished, probably by a run that died. The action
+    /// may or may not have happened: find out (look the change set up)
+    /// and finish it, rather than acting again.
+    InProgress(ActionRecord),
+    /// Already finished: do nothing.
+    Done(ActionRecord),
+}
+
+const COLUMNS: &str = "id, idempotency_key, stack, logical_id, property_path, action, revision, \
+                       detail, started_at, finished_at, outcome, reason";
+
+impl Store {
+    /// Records that the action is about to be taken, unless an action with
+    /// the same idempotency key exists, in which case that one is returned
+    /// (its intent is the stored one, even if the new intent differs). The
+    /// key is unique in the database, so this holds across processes.
+    ///
+    /// # Errors
+    /// A database failure; [`StoreError::is_retryable`] if another process
+    /// held the write lock past the busy timeout.
+    pub fn begin(&mut self, intent: &ActionIntent, now: SystemTime) -> Result<Begin, StoreError> {
+        let now = to_ms(now, "begin")?;
+        self.write("begin an action", |tx, path| {
+            let inserted: Option<i64> = tx
+                .query_row(
+                    "INSERT INTO actions (idempotency_key, stack, logical_id, property_path, \
+                     action, revision, detail, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                     ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+                    params![
+                        intent.idempotency_key,
+                        intent.stack,
+                        intent.logical_id,
+                        intent.property_path,
+                        intent.action,
+                        intent.revision,
+                        intent.detail.to_string(),
+                        now
+                    ],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(|e| StoreError::sqlite("begin an action", path, e))?;
+            if let Some(id) = inserted {
+                return Ok(Begin::New(ActionId(id)));
+            }
+            let sql = format!("SELECT {COLUMNS} FROM actions WHERE idempotency_key = ?1");
+            let record = tx
+                .query_row(&sql, [&intent.idempotency_key], |row| Ok(read(row, path)))
+                .map_err(|e| StoreError::sqlite("begin an action", path, e))??;
+            Ok(match record.outcome {
+                None => Begin::InProgress(record),
+                Some(_) => Begin::Done(record),
+            })
+        })
+    }
+
+    /// Records how the action ended. Finishing again with the same outcome
+    /// is a no-op, so a retried `finish` is safe.
+    ///
+    /// # Errors
+    /// [`StoreError::UnknownAction`], or [`StoreError::AlreadyFinished`]
+    /// with a different outcome.
+    pub fn finish(
+        &mut self,
+        id: ActionId,
+        outcome: &Outcome,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        let now = to_ms(now, "finish")?;
+        self.write("finish an action", |tx, path| {
+            let sql = format!("SELECT {COLUMNS} FROM actions WHERE id = ?1");
+            let record = tx
+                .query_row(&sql, [id.0], |row| Ok(read(row, path)))
+                .optional()
+                .map_err(|e| StoreError::sqlite("finish an action", path, e))?
+                .transpose()?
+                .ok_or_else(|| StoreError::UnknownAction {
+                    path: path.to_path_buf(),
+                    id,
+                })?;
+            match record.outcome {
+                Some(existing) if existing == *outcome => Ok(()),
+                Some(existing) => Err(StoreError::AlreadyFinished {
+                    id,
+                    existing: existing.as_str().to_owned(),
+                    requested: outcome.as_str().to_owned(),
+                }),
+                None => tx
+                    .execute(
+                        "UPDATE actions SET finished_at = ?2, outcome = ?3, reason = ?4 \
+                         WHERE id = ?1",
+                        params![id.0, now, outcome.as_str(), outcome.reason()],
+                    )
+                    .map(drop)
+                    .map_err(|e| StoreError::sqlite("finish an action", path, e)),
+            }
+        })
+    }
+
+    /// How many `action`s on the resource succeeded within `window` before
+    /// `now` (by when they finished): what a "at most N per window" limit
+    /// counts. `logical_id` is `""` for stack-wide actions.
+    pub fn succeeded_within(
+        &self,
+        stack: &str,
+        logical_id: &str,
+        action: &str,
+        window: Duration,
+        now: SystemTime,
+    ) -> Result<u32, StoreError> {
+        let since = window_start(now, window)?;
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM actions WHERE stack = ?1 AND logical_id = ?2 \
+                 AND action = ?3 AND outcome = 'succeeded' AND finished_at >= ?4",
+                params![stack, logical_id, action, since],
+                |row| row.get(0),
+            )
+            .map(count)
+            .map_err(|e| self.sqlite("count actions", e))
+    }
+
+    /// [`Store::succeeded_within`] for [`REVERT`] actions.
+    pub fn reverts_within(
+        &self,
+        stack: &str,
+        logical_id: &str,
+        window: Duration,
+        now: SystemTime,
+    ) -> Result<u32, StoreError> {
+        self.succeeded_within(stack, logical_id, REVERT, window, now)
+    }
+
+    /// The stack's most recent actions, newest first, at most `limit`.
+    pub fn history(&self, stack: &str, limit: usize) -> Result<Vec<ActionRecord>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.select_actions(
+            "WHERE stack = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2",
+            params![stack, limit],
+        )
+    }
+
+    /// The stack's actions that were begun and never finished, oldest first.
+    /// A run should reconcile these first: their drift may be gone (the
+    /// action worked before the crash), so their keys may never come up.
+    pub fn unfinished(&self, stack: &str) -> Result<Vec<ActionRecord>, StoreError> {
+        self.select_actions(
+            "WHERE stack = ?1 AND finished_at IS NULL ORDER BY started_at, id",
+            params![stack],
+        )
+    }
+
+    fn select_actions(
+        &self,
+        filter: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<ActionRecord>, StoreError> {
+        let fail = |e| self.sqlite("list actions", e);
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {COLUMNS} FROM actions {filter}"))
+            .map_err(fail)?;
+        let rows = stmt
+            .query_map(params, |row| Ok(read(row, &self.db_path)))
+            .map_err(fail)?;
+        rows.map(|row| row.map_err(fail)?).collect()
+    }
+}
+
+/// Reads a row selected with [`COLUMNS`]. The outer error is SQLite's; the
+/// inner one a value this version cannot have written.
+fn read(row: &Row<'_>, path: &Path) -> Result<ActionRecord, StoreError> {
+    read_sql(row, path).unwrap_or_else(|e| Err(StoreError::sqlite("read an action", path, e)))
+}
+
+fn read_sql(row: &Row<'_>, path: &Path) -> rusqlite::Result<Result<ActionRecord, StoreError>> {
+    let corrupt = |message: String| StoreError::CorruptRow {
+        path: path.to_path_buf(),
+        what: "action",
+        message,
+    };
+    let detail: String = row.get(7)?;
+    let Ok(detail) = serde_json::from_str(&detail) else {
+        return Ok(Err(corrupt(format!("detail is not JSON: {detail}"))));
+    };
+    let finished_at: Option<i64> = row.get(9)?;
+    let outcome: Option<String> = row.get(10)?;
+    let reason: Option<String> = row.get(11)?;
+    let reason = reason.unwrap_or_default();
+    let outcome = match outcome.as_deref() {
+        None => None,
+        Some("succeeded") => Some(Outcome::Succeeded),
+        Some("failed") => Some(Outcome::Failed { reason }),
+        Some("refused") => Some(Outcome::Refused { reason }),
+        Some(other) => return Ok(Err(corrupt(format!("unknown outcome {other:?}")))),
+    };
+    Ok(Ok(ActionRecord {
+        id: ActionId(row.get(0)?),
+        intent: ActionIntent {
+            idempotency_key: row.get(1)?,
+            stack: row.get(2)?,
+            logical_id: row.get(3)?,
+            property_path: row.get(4)?,
+            action: row.get(5)?,
+            revision: row.get(6)?,
+            detail,
+        },
+        started_at: from_ms(row.get(8)?),
+        finished_at: finished_at.map(from_ms),
+        outcome,
+    }))
+}

@@ -1,0 +1,156 @@
+//! The database schema and its migrations, keyed on `PRAGMA user_version`.
+//!
+//! `MIGRATIONS[i]` takes the schema from version `i` to `i + 1`. A migration
+//! is never edited once released: a change is a new migration appended here.
+//! A database whose version is newer than this list is refused rather than
+//! guessed at, and one that another program created is refused too, so
+//! pointing `--state-dir` at the wrong place cannot destroy anything.
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::StoreError;
+
+/// Marks the file as driftsync's (`PRAGMA application_id`, "DRFT").
+pub(super) const APPLICATION_ID: i32 = 0x4452_4654;
+
+/// The schema version this build writes.
+pub(super) const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Every table keeps times as milliseconds since 1970 (UTC).
+const MIGRATIONS: &[&str] = &[
+    // 1: everything.
+    r#"
+    CREATE TABLE actions (
+        id              INTEGER PRIMARY KEY,
+        idempotency_key TEXT NOT NULL,
+        stack           TEXT NOT NULL,
+        logical_id      TEXT NOT NULL,
+        property_path   TEXT NOT NULL,
+        action          TEXT NOT NULL,
+        revision        TEXT NOT NULL,
+        detail          TEXT NOT NULL,           -- JSON
+        started_at      INTEGER NOT NULL,
+        finished_at     INTEGER,                 -- NULL while in progress
+        outcome         TEXT CHECK (outcome IN ('succeeded', 'failed', 'refused')),
+        reason          TEXT,
+        CHECK ((finished_at IS NULL) = (outcome IS NULL))
+    );
+    CREATE UNIQUE INDEX actions_idempotency_key ON actions (idempotency_key);
+    CREATE INDEX actions_resource ON actions (stack, logical_id, action, outcome, finished_at);
+    CREATE INDEX actions_stack ON actions (stack, started_at);
+
+    -- One row per drift episode: from first seen to resolved.
+    CREATE TABLE drift (
+        id            INTEGER PRIMARY KEY,
+        stack         TEXT NOT NULL,
+        logical_id    TEXT NOT NULL,
+        property_path TEXT NOT NULL,
+        value_hash    TEXT NOT NULL,
+        first_seen    INTEGER NOT NULL,
+        last_seen     INTEGER NOT NULL,
+        reverted_at   INTEGER,   -- the previous episode ended by our revert, then
+        resolved_at   INTEGER,   -- NULL while drifting
+        resolved_by   INTEGER REFERENCES actions (id)
+    );
+    CREATE UNIQUE INDEX drift_open ON drift (stack, logical_id, property_path)
+        WHERE resolved_at IS NULL;
+    CREATE INDEX drift_key ON drift (stack, logical_id, property_path, resolved_at);
+
+    CREATE TABLE flip_flops (
+        id            INTEGER PRIMARY KEY,
+        episode       INTEGER UNIQUE REFERENCES drift (id),  -- counted once per episode
+        stack         TEXT NOT NULL,
+        logical_id    TEXT NOT NULL,
+        property_path TEXT NOT NULL,
+        actor         TEXT,
+        at            INTEGER NOT NULL
+    );
+    CREATE INDEX flip_flops_key ON flip_flops (stack, logical_id, property_path, at);
+
+    CREATE TABLE circuits (
+        stack        TEXT PRIMARY KEY,
+        failures     INTEGER NOT NULL,
+        last_failure INTEGER NOT NULL
+    );
+
+    -- Append-only: the newest row for a scope is the window in force.
+    CREATE TABLE break_glass (
+        id         INTEGER PRIMARY KEY,
+        stack      TEXT NOT NULL,
+        logical_id TEXT NOT NULL,                -- '' for the whole stack
+        expires_at INTEGER NOT NULL,
+        reason     TEXT NOT NULL,
+        source     TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX break_glass_scope ON break_glass (stack, logical_id, id);
+
+    -- A queryable mirror of audit.jsonl, which is authoritative.
+    CREATE TABLE audit (
+        id            INTEGER PRIMARY KEY,
+        time          INTEGER NOT NULL,
+        stack         TEXT NOT NULL,
+        logical_id    TEXT,
+        property_path TEXT,
+        action        TEXT NOT NULL,
+        outcome       TEXT,
+        event         TEXT NOT NULL              -- the JSON line, without newline
+    );
+    CREATE INDEX audit_stack ON audit (stack, time);
+    "#,
+];
+
+/// Brings the database at `path` up to [`VERSION`], in one transaction that
+/// holds the write lock, so two processes opening a new state directory at
+/// once migrate it once.
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let fail = |op| move |e| StoreError::sqlite(op, path, e);
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(fail("read the schema version"))?;
+    let version: i64 = tx
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(fail("read the schema version"))?;
+    let app_id: i32 = tx
+        .pragma_query_value(None, "application_id", |row| row.get(0))
+        .map_err(fail("read the application id"))?;
+    // Ours, or blank (a new file); a version without our id is foreign.
+    let ours = app_id == APPLICATION_ID || (app_id == 0 && version == 0);
+    if !ours || version < 0 {
+        return Err(StoreError::NotOurs {
+            path: path.to_path_buf(),
+        });
+    }
+    if version > VERSION {
+        return Err(StoreError::NewerSchema {
+            path: path.to_path_buf(),
+            found: version,
+            supported: VERSION,
+        });
+    }
+    if version == VERSION {
+        return Ok(());
+    }
+    if version == 0 {
+        // A fresh file has no tables; anything else is someone else's.
+        let tables: i64 = tx
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))
+            .map_err(fail("inspect the schema"))?;
+        if tables > 0 {
+            return Err(StoreError::NotOurs {
+                path: path.to_path_buf(),
+            });
+        }
+        tx.pragma_update(None, "application_id", APPLICATION_ID)
+            .map_err(fail("set the application id"))?;
+    }
+    let done = usize::try_from(version).unwrap_or(0);
+    for (from, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        tx.execute_batch(sql).map_err(fail("migrate the schema"))?;
+        tx.pragma_update(None, "user_version", from as i64 + 1)
+            .map_err(fail("migrate the schema"))?;
+    }
+    tx.commit().map_err(fail("migrate the schema"))
+}

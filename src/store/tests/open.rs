@@ -1,0 +1,228 @@
+use std::ffi::OsString;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, UNIX_EPOCH};
+
+use rusqlite::Connection;
+
+use super::super::{StoreError, schema, state_dir_from};
+use super::{State, at, fresh, key};
+use crate::store::{AUDIT_FILE, DB_FILE, Store};
+
+fn pragma(conn: &Connection, name: &str) -> String {
+    conn.query_row(&format!("PRAGMA {name}"), [], |row| {
+        row.get::<_, rusqlite::types::Value>(0)
+    })
+    .map(|v| match v {
+        rusqlite::types::Value::Integer(i) => i.to_string(),
+        rusqlite::types::Value::Text(t) => t,
+        other => format!("{other:?}"),
+    })
+    .expect("pragma")
+}
+
+#[test]
+fn opening_a_new_state_directory_creates_it_with_a_migrated_wal_database_and_an_audit_log() {
+    let (state, store) = fresh();
+    assert!(state.dir.join(DB_FILE).is_file());
+    assert!(state.dir.join(AUDIT_FILE).is_file());
+    assert_eq!(store.db_path(), state.dir.join(DB_FILE));
+    drop(store);
+
+    let conn = Connection::open(state.dir.join(DB_FILE)).unwrap();
+    assert_eq!(pragma(&conn, "user_version"), schema::VERSION.to_string());
+    assert_eq!(
+        pragma(&conn, "application_id"),
+        schema::APPLICATION_ID.to_string()
+    );
+    assert_eq!(pragma(&conn, "journal_mode"), "wal");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&state.dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "the state directory is private");
+    }
+}
+
+#[test]
+fn an_empty_database_file_is_migrated_like_a_new_one() {
+    let state = State::new();
+    std::fs::create_dir_all(&state.dir).unwrap();
+    std::fs::write(state.dir.join(DB_FILE), b"").unwrap();
+    let mut store = state.open();
+    assert!(store.observe(&key("/A"), "h", at(0)).unwrap().is_new);
+}
+
+#[test]
+fn reopening_a_state_directory_keeps_what_was_recorded() {
+    let (state, mut store) = fresh();
+    store.observe(&key("/A"), "h", at(0)).unwrap();
+    drop(store);
+    let store = state.open();
+    assert_eq!(
+        store.age(&key("/A"), at(60)).unwrap(),
+        Some(Duration::from_secs(60))
+    );
+}
+
+#[test]
+fn a_database_from_a_newer_driftsync_is_refused_and_left_untouched() {
+    let (state, store) = fresh();
+    drop(store);
+    let path = state.dir.join(DB_FILE);
+    Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+
+    let err = Store::open(&state.dir).unwrap_err();
+    assert!(
+        matches!(err, StoreError::NewerSchema { found: 99, supported, .. } if supported == schema::VERSION),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
+    assert!(!err.is_retryable());
+    let conn = Connection::open(&path).unwrap();
+    assert_eq!(pragma(&conn, "user_version"), "99");
+    let tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(tables >= 6, "tables kept: {tables}");
+}
+
+#[test]
+fn a_file_that_is_not_sqlite_is_a_corrupt_error_naming_the_file_and_is_not_changed() {
+    let state = State::new();
+    std::fs::create_dir_all(&state.dir).unwrap();
+    let path = state.dir.join(DB_FILE);
+    let garbage = b"this is not a database, it is a text file that is long enough".repeat(20);
+    std::fs::write(&path, &garbage).unwrap();
+
+    let err = Store::open(&state.dir).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
+    assert!(!err.is_retryable());
+    assert_eq!(std::fs::read(&path).unwrap(), garbage);
+}
+
+#[test]
+fn an_sqlite_database_made_by_another_program_is_refused() {
+    let state = State::new();
+    std::fs::create_dir_all(&state.dir).unwrap();
+    let path = state.dir.join(DB_FILE);
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("CREATE TABLE accounts (id INTEGER); INSERT INTO accounts VALUES (1);")
+        .unwrap();
+    assert!(matches!(
+        Store::open(&state.dir),
+        Err(StoreError::NotOurs { .. })
+    ));
+
+    Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 1)
+        .unwrap();
+    assert!(matches!(
+        Store::open(&state.dir),
+        Err(StoreError::NotOurs { .. })
+    ));
+}
+
+#[test]
+fn two_processes_opening_a_new_state_directory_at_once_both_succeed() {
+    let state = Arc::new(State::new());
+    let barrier = Arc::new(Barrier::new(4));
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let (state, barrier) = (state.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                Store::open(&state.dir).map(drop)
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap().expect("open");
+    }
+}
+
+#[test]
+fn a_writer_kept_waiting_past_the_busy_timeout_gets_a_retryable_error() {
+    let (state, mut store) = fresh();
+    let other = Connection::open(state.dir.join(DB_FILE)).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    store.set_busy_timeout(Duration::from_millis(20)).unwrap();
+
+    let err = store.record_failure("app", at(0)).unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+
+    other.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(store.record_failure("app", at(0)).unwrap(), 1);
+}
+
+#[test]
+fn times_before_1970_are_refused_rather_than_stored_or_panicked_on() {
+    let (_state, mut store) = fresh();
+    let before = UNIX_EPOCH - Duration::from_secs(1);
+    let err = store.observe(&key("/A"), "h", before).unwrap_err();
+    assert!(matches!(err, StoreError::InvalidTime { .. }), "{err:?}");
+    assert!(store.record_failure("app", before).is_err());
+    let far = UNIX_EPOCH + Duration::from_secs(400_000_000_000);
+    assert!(store.record_failure("app", far).is_err());
+}
+
+fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
+    move |name| {
+        vars.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| OsString::from(v))
+    }
+}
+
+#[test]
+fn the_default_state_dir_is_driftsync_state_dir_then_xdg_state_home_then_home() {
+    let all = [
+        ("DRIFTSYNC_STATE_DIR", "/srv/driftsync"),
+        ("XDG_STATE_HOME", "/home/ci/.state"),
+        ("HOME", "/home/ci"),
+    ];
+    assert_eq!(
+        state_dir_from(env(&all)).unwrap(),
+        std::path::Path::new("/srv/driftsync")
+    );
+    assert_eq!(
+        state_dir_from(env(&all[1..])).unwrap(),
+        std::path::Path::new("/home/ci/.state/driftsync")
+    );
+    assert_eq!(
+        state_dir_from(env(&all[2..])).unwrap(),
+        std::path::Path::new("/home/ci/.local/state/driftsync")
+    );
+}
+
+#[test]
+fn empty_variables_and_a_relative_xdg_state_home_are_ignored() {
+    let vars = [
+        ("DRIFTSYNC_STATE_DIR", ""),
+        ("XDG_STATE_HOME", "relative/state"),
+        ("HOME", "/home/ci"),
+    ];
+    assert_eq!(
+        state_dir_from(env(&vars)).unwrap(),
+        std::path::Path::new("/home/ci/.local/state/driftsync")
+    );
+    assert!(matches!(
+        state_dir_from(env(&[])),
+        Err(StoreError::NoStateDir)
+    ));
+}
