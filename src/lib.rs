@@ -12,7 +12,7 @@
 //!                                                    remediate::execute ─▶ Outcome
 //! ```
 //!
-//! `doc`, `template`, `drift` and `report` are pure (no I/O); `source` is the only module that
+//! `doc`, `template`, `drift`, `policy` and `report` are pure (no I/O); `source` is the only module that
 //! reads git; the CLI (`cli`) is the only place that prints or exits.
 
 pub mod check;
@@ -22,6 +22,7 @@ pub mod doc;
 pub mod drift;
 pub mod live;
 pub mod load;
+pub mod policy;
 pub mod report;
 pub mod source;
 pub mod template;
