@@ -12,9 +12,11 @@
 //!                                                    remediate::execute ─▶ Outcome
 //! ```
 //!
-//! `doc`, `template`, `drift` and `report` are pure (no I/O); `source` is the only module that
-//! reads git; `store` is the only one that keeps state on disk (SQLite and the audit log); the
-//! CLI (`cli`) is the only place that prints or exits.
+//! `doc`, `template`, `drift`, `policy`, `plan` and `report` are pure (no
+//! I/O); `source` is the only module that reads git; `live` reads AWS and
+//! `remediate` writes it; `store` is the only one that keeps state on disk
+//! (SQLite and the audit log); the CLI (`cli`) is the only place that prints
+//! or exits.
 
 pub mod check;
 pub mod cli;
@@ -23,6 +25,7 @@ pub mod doc;
 pub mod drift;
 pub mod live;
 pub mod load;
+pub mod policy;
 pub mod remediate;
 pub mod report;
 pub mod source;

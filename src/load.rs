@@ -21,6 +21,12 @@ pub struct Snapshot {
     pub revision: Revision,
     pub config: Config,
     pub stacks: Vec<StackState>,
+    /// The guard files the config lists that could be read: `(path, text)`,
+    /// as [`Policy::new`](crate::policy::Policy::new) takes them.
+    pub guards: Vec<(String, String)>,
+    /// Problems with files the config itself names (guard files): missing,
+    /// not text, or not valid Guard.
+    pub config_diagnostics: Vec<FileDiagnostic>,
 }
 
 /// One stack at a revision.
@@ -83,6 +89,7 @@ pub fn load(
 ) -> Result<Snapshot, LoadError> {
     let text = source.read_text(revision, config_path)?;
     let config = Config::parse(&text, config_path)?;
+    let (guards, config_diagnostics) = load_guards(source, revision, &config);
     let schema = SchemaFacts::embedded();
     let stacks = config
         .stacks
@@ -93,7 +100,73 @@ pub fn load(
         revision: revision.clone(),
         config,
         stacks,
+        guards,
+        config_diagnostics,
     })
+}
+
+impl Snapshot {
+    /// Whether the config's own files (guards) loaded cleanly.
+    pub fn config_has_errors(&self) -> bool {
+        self.config_diagnostics
+            .iter()
+            .any(|d| d.diagnostic.severity == Severity::Error)
+    }
+
+    /// The policy for this revision.
+    ///
+    /// # Errors
+    /// When a guard file is missing or not valid Guard (also reported in
+    /// `config_diagnostics`).
+    pub fn policy(&self) -> Result<crate::policy::Policy, crate::policy::PolicyError> {
+        crate::policy::Policy::new(&self.config, &self.guards)
+    }
+}
+
+/// Reads every guard file and checks that Guard can parse it. A file that
+/// cannot be read is located at its `guards:` entry in the config; one that
+/// does not parse, where Guard says (else at that entry too).
+fn load_guards(
+    source: &Source,
+    revision: &Revision,
+    config: &Config,
+) -> (Vec<(String, String)>, Vec<FileDiagnostic>) {
+    let mut guards = Vec::new();
+    let mut diagnostics = Vec::new();
+    for (i, path) in config.guards.iter().enumerate() {
+        let entry = config.guard_locations.get(i).copied();
+        match read_text(source, revision, path) {
+            Err((_, message)) => diagnostics.push(FileDiagnostic {
+                file: config.path.clone(),
+                diagnostic: Diagnostic::error(
+                    "unreadable-guard",
+                    entry,
+                    format!("guard file {path}: {message}"),
+                ),
+            }),
+            Ok(text) => {
+                if let Err(crate::policy::PolicyError::GuardParse {
+                    location, message, ..
+                }) = crate::policy::check_guard(path, &text)
+                {
+                    let (file, location) = match location {
+                        Some(l) => (path.clone(), Some(l)),
+                        None => (config.path.clone(), entry),
+                    };
+                    diagnostics.push(FileDiagnostic {
+                        file,
+                        diagnostic: Diagnostic::error(
+                            "guard-error",
+                            location,
+                            format!("guard file {path} is not valid Guard: {message}"),
+                        ),
+                    });
+                }
+                guards.push((path.clone(), text));
+            }
+        }
+    }
+    (guards, diagnostics)
 }
 
 fn load_stack(

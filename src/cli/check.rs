@@ -104,7 +104,7 @@ pub(super) fn run(g: &GlobalArgs, args: &CheckArgs, out: &mut Out) -> anyhow::Re
         OutputFormat::Sarif => writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&report::sarif::render(&view))?
+            super::output::sorted_json(report::sarif::render(&view))?
         )?,
     }
     Ok(ExitCode::from(report.exit_code()))

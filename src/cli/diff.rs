@@ -46,7 +46,7 @@ pub(super) fn run(g: &GlobalArgs, args: &DiffArgs, out: &mut Out) -> anyhow::Res
         OutputFormat::Json => writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&to_json(&old, &new, &results))?
+            super::output::sorted_json(to_json(&old, &new, &results))?
         )?,
         OutputFormat::Human | OutputFormat::Markdown | OutputFormat::Sarif => {
             human(&old, &new, &results, out)?

@@ -100,7 +100,7 @@ pub enum Command {
 pub fn run(cli: &Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Schema => {
-            let schema = serde_json::to_string_pretty(&crate::config::json_schema())?;
+            let schema = output::sorted_json(crate::config::json_schema())?;
             writeln!(out, "{schema}")?;
             Ok(ExitCode::from(exit::CLEAN))
         }

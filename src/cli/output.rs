@@ -38,3 +38,12 @@ impl Write for Out {
 }
 
 pub use crate::report::style::{bold, dim, green, red, yellow};
+
+/// Pretty JSON with every object's keys sorted, as docs/json-output.md
+/// promises for documents built as `serde_json::Value`. Sorting here keeps
+/// that true when serde_json's `preserve_order` feature is on (cfn-guard
+/// enables it for the whole build).
+pub fn sorted_json(mut v: serde_json::Value) -> serde_json::Result<String> {
+    v.sort_all_objects();
+    serde_json::to_string_pretty(&v)
+}

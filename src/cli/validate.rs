@@ -21,12 +21,12 @@ pub(super) fn run(g: &GlobalArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
-    let valid = snapshot.stacks.iter().all(|s| !s.has_errors());
+    let valid = snapshot.stacks.iter().all(|s| !s.has_errors()) && !snapshot.config_has_errors();
     match g.output {
         OutputFormat::Json => writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&to_json(&snapshot, valid))?
+            super::output::sorted_json(to_json(&snapshot, valid))?
         )?,
         OutputFormat::Human | OutputFormat::Markdown | OutputFormat::Sarif => {
             human(&snapshot, out)?
@@ -67,7 +67,7 @@ fn report_config_error(
                 "stacks": [],
                 "diagnostics": [{"severity": "error", "code": "config-error", "file": file, "line": line, "column": column, "message": message}],
             });
-            writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+            writeln!(out, "{}", super::output::sorted_json(v)?)?;
         }
         OutputFormat::Human | OutputFormat::Markdown | OutputFormat::Sarif => {
             writeln!(out, "{} {e}", red("error:"))?;
@@ -102,7 +102,7 @@ fn to_json(s: &Snapshot, valid: bool) -> serde_json::Value {
             "resources": st.desired.as_ref().map(|d| d.resources.len()),
             "diagnostics": st.diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
-        "diagnostics": [],
+        "diagnostics": s.config_diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
     })
 }
 
@@ -115,6 +115,16 @@ fn human(s: &Snapshot, out: &mut Out) -> anyhow::Result<()> {
         revision_line(&s.revision)
     )?;
     writeln!(out)?;
+    for d in &s.config_diagnostics {
+        writeln!(
+            out,
+            "{} {}: {} {}",
+            red("✗"),
+            d.place(),
+            d.diagnostic.message,
+            dim(&format!("[{}]", d.diagnostic.code))
+        )?;
+    }
     let width = s
         .stacks
         .iter()
@@ -162,7 +172,9 @@ fn human(s: &Snapshot, out: &mut Out) -> anyhow::Result<()> {
     let bad = s.stacks.iter().filter(|st| st.has_errors()).count();
     writeln!(out)?;
     let total = s.stacks.len();
-    if bad == 0 {
+    if s.config_has_errors() {
+        writeln!(out, "{}", red("The config's guard files have errors."))?;
+    } else if bad == 0 {
         writeln!(out, "{}", green(&format!("{total} stacks valid.")))?;
     } else {
         writeln!(

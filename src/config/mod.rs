@@ -6,6 +6,8 @@
 //! caller hands it text (see `source`), which keeps it pure and testable.
 
 mod model;
+mod policy;
+mod policy_model;
 
 use globset::{Glob, GlobMatcher};
 use indexmap::IndexMap;
@@ -13,6 +15,13 @@ use indexmap::IndexMap;
 use crate::doc::{self, Location, Node, NodeKind};
 use crate::source;
 pub use model::{Capability, Defaults, IgnoreRule, RawConfig, RawStack};
+pub use policy::{
+    BreakGlassWindow, LimitSettings, PolicyRule, PolicySettings, Subject, parse_rfc3339,
+};
+pub use policy_model::{
+    Action, AfterBreakGlass, DecisionKind, RawBreakGlass, RawGuard, RawLimits, RawMatch, RawPolicy,
+    RawRevert, RawRule, RawWindow, RevertVia,
+};
 
 /// The default config path, at the repository root.
 pub const DEFAULT_PATH: &str = "driftsync.yaml";
@@ -24,6 +33,12 @@ pub struct Config {
     pub path: String,
     pub stacks: Vec<StackSpec>,
     pub ignore: Vec<Ignore>,
+    /// The top-level `policy:` section.
+    pub policy: PolicySettings,
+    /// Guard files, as repository paths (their text is read by `load`).
+    pub guards: Vec<String>,
+    /// Where each guard's `file` is written (parallel to `guards`).
+    pub guard_locations: Vec<Location>,
 }
 
 /// Everything driftsync needs to know about one stack.
@@ -44,6 +59,8 @@ pub struct StackSpec {
     pub deep: bool,
     /// Where the stack is declared in the config.
     pub location: Location,
+    /// The stack's own `policy:` section, tried before the top-level one.
+    pub policy: Option<PolicySettings>,
 }
 
 /// A compiled ignore rule.
@@ -121,6 +138,7 @@ impl Config {
                 ),
             ));
         }
+        let mut compiled = policy::compile_all(&raw, &root, path)?;
         let base = source::path::parent(path);
         let mut stacks: Vec<StackSpec> = Vec::with_capacity(raw.stacks.len());
         for (i, s) in raw.stacks.iter().enumerate() {
@@ -186,6 +204,7 @@ impl Config {
                 tags,
                 deep: s.deep.or(raw.defaults.deep).unwrap_or(false),
                 location: at(&["stacks", &idx]).unwrap_or_default(),
+                policy: compiled.stacks.get_mut(i).and_then(Option::take),
             });
         }
         let ignore = raw
@@ -202,6 +221,9 @@ impl Config {
             path: path.to_string(),
             stacks,
             ignore,
+            policy: compiled.policy,
+            guards: compiled.guards,
+            guard_locations: compiled.guard_locations,
         })
     }
 
@@ -270,20 +292,6 @@ pub fn parse_parameters_file(
 
 impl Ignore {
     fn compile(rule: &IgnoreRule, location: Location) -> Result<Ignore, (&'static str, String)> {
-        let glob = |key: &'static str,
-                    pattern: &Option<String>|
-         -> Result<Option<GlobMatcher>, (&'static str, String)> {
-            pattern
-                .as_deref()
-                .map(|p| {
-                    globset::GlobBuilder::new(p)
-                        .literal_separator(true)
-                        .build()
-                        .map(|g: Glob| g.compile_matcher())
-                        .map_err(|e| (key, format!("invalid {key} pattern \"{p}\": {}", e.kind())))
-                })
-                .transpose()
-        };
         if rule.stack.is_none()
             && rule.type_name.is_none()
             && rule.logical_id.is_none()
@@ -305,10 +313,10 @@ impl Ignore {
         Ok(Ignore {
             rule: rule.clone(),
             location,
-            stack: glob("stack", &rule.stack)?,
-            type_name: glob("type", &rule.type_name)?,
-            logical_id: glob("logical_id", &rule.logical_id)?,
-            property: glob("property", &rule.property)?,
+            stack: compile_glob("stack", &rule.stack)?,
+            type_name: compile_glob("type", &rule.type_name)?,
+            logical_id: compile_glob("logical_id", &rule.logical_id)?,
+            property: compile_glob("property", &rule.property)?,
         })
     }
 
@@ -326,6 +334,24 @@ impl Ignore {
             && ok(&self.logical_id, logical_id)
             && ok(&self.property, property_path)
     }
+}
+
+/// Compiles an optional glob where `*` stays within one path segment and
+/// `**` crosses them; the error names the key it came from.
+fn compile_glob(
+    key: &'static str,
+    pattern: &Option<String>,
+) -> Result<Option<GlobMatcher>, (&'static str, String)> {
+    pattern
+        .as_deref()
+        .map(|p| {
+            globset::GlobBuilder::new(p)
+                .literal_separator(true)
+                .build()
+                .map(|g: Glob| g.compile_matcher())
+                .map_err(|e| (key, format!("invalid {key} pattern \"{p}\": {}", e.kind())))
+        })
+        .transpose()
 }
 
 /// The node at a path of map keys and list indexes.

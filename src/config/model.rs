@@ -5,6 +5,8 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::policy_model::{RawGuard, RawPolicy};
+
 /// The repo config, `driftsync.yaml` at the root of the infra repository.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -20,6 +22,14 @@ pub struct RawConfig {
     /// Differences to leave alone when detecting drift.
     #[serde(default)]
     pub ignore: Vec<IgnoreRule>,
+    /// What `sync` does about drift and pending changes; a stack's own
+    /// `policy` is tried first.
+    #[serde(default)]
+    pub policy: RawPolicy,
+    /// CloudFormation Guard rule files, evaluated on the live properties of
+    /// every drifted resource. A violation is always reverted.
+    #[serde(default)]
+    pub guards: Vec<RawGuard>,
 }
 
 /// Settings shared by every stack.
@@ -65,6 +75,9 @@ pub struct RawStack {
     pub tags: IndexMap<String, String>,
     /// Detect drift through Cloud Control for this stack; falls back to `defaults.deep`.
     pub deep: Option<bool>,
+    /// This stack's policy: its rules are tried before the top-level ones,
+    /// and each setting it gives wins over the top-level one.
+    pub policy: Option<RawPolicy>,
 }
 
 /// A CloudFormation capability.

@@ -193,3 +193,114 @@ fn the_annotated_example_config_is_valid() {
     .unwrap();
     assert!(!c.stacks.is_empty());
 }
+
+const POLICY: &str = "version: 1\ndefaults: {region: us-east-1}\nstacks:\n  - name: web-sg\n    template: web.yaml\n    policy:\n      default: revert\n      rules:\n        - {match: {logical_id: WebSg}, action: ignore}\npolicy:\n  default: report\n  allow_replacement: false\n  revert: {via: cloudcontrol}\n  limits: {max_reverts: 3, window: 1h, flip_flops: 2, failures_to_open: 3, cooldown: 30m}\n  break_glass:\n    tag: 'driftsync:break-glass'\n    after: revert\n    windows:\n      - {stack: 'web-*', until: '2026-12-01T00:00:00Z', reason: INC-42}\n  rules:\n    - match: {stack: 'web-*', type: AWS::EC2::SecurityGroup, logical_id: '*', property: /SecurityGroupIngress/*}\n      action: revert\n      reason: pipeline-owned rules\n      allow_replacement: false\nguards:\n  - file: ./policies/../policies/no-public-ingress.guard\n";
+
+#[test]
+fn policy_sections_compile_with_their_locations() {
+    let c = parse(POLICY).unwrap();
+    let p = &c.policy;
+    assert_eq!(p.default, Some(Action::Report));
+    assert_eq!(p.revert_via, Some(RevertVia::CloudControl));
+    assert_eq!(p.limits.window, Some(std::time::Duration::from_secs(3600)));
+    assert_eq!(
+        p.limits.cooldown,
+        Some(std::time::Duration::from_secs(1800))
+    );
+    assert_eq!(p.break_glass_after, Some(AfterBreakGlass::Revert));
+    assert!(p.windows[0].covers("web-sg") && !p.windows[0].covers("data"));
+    assert_eq!(p.windows[0].location, Location { line: 19, col: 9 });
+    let rule = &p.rules[0];
+    assert_eq!(
+        (rule.index, rule.location),
+        (0, Location { line: 21, col: 7 })
+    );
+    let subject = Subject {
+        stack: "web-sg",
+        type_name: "AWS::EC2::SecurityGroup",
+        logical_id: "WebSg",
+        property: Some("/SecurityGroupIngress/1"),
+        kind: DecisionKind::Drift,
+        changed_by: None,
+    };
+    assert!(rule.matches(&subject));
+    assert!(!rule.matches(&Subject {
+        property: Some("/Tags/0"),
+        ..subject
+    }));
+    assert!(!rule.matches(&Subject {
+        property: None,
+        ..subject
+    }));
+    let own = c.stack("web-sg").unwrap().policy.as_ref().unwrap();
+    assert_eq!(own.default, Some(Action::Revert));
+    assert_eq!(own.rules[0].location, Location { line: 9, col: 11 });
+    assert_eq!(c.guards, ["policies/no-public-ingress.guard"]);
+    assert_eq!(c.guard_locations, [Location { line: 26, col: 11 }]);
+}
+
+#[test]
+fn policy_mistakes_are_located_errors() {
+    let cases = [
+        (
+            "policy: {limits: {window: soon}}\n",
+            "4:27: \"soon\" is not a duration",
+        ),
+        (
+            "policy: {limits: {window: 0s}}\n",
+            "4:27: the window must be longer than 0s",
+        ),
+        (
+            "policy:\n  break_glass:\n    windows: [{until: 'next week'}]\n",
+            "6:23: \"next week\" is not an RFC 3339 time",
+        ),
+        ("policy: {default: fix}\n", "4:19: unknown variant `fix`"),
+        (
+            "policy: {rules: [{match: {lid: X}, action: revert}]}\n",
+            "4:27: unknown field `lid`",
+        ),
+        (
+            "policy: {rules: [{match: {property: Tags}, action: revert}]}\n",
+            "4:37: property paths start with '/'",
+        ),
+        (
+            "policy: {rules: [{match: {type: 'AWS::[EC2'}, action: revert}]}\n",
+            "4:33: invalid type pattern",
+        ),
+        (
+            "policy: {rules: [{match: {kind: pending, changed_by: x}, action: report}]}\n",
+            "4:54: `changed_by` names who changed live state",
+        ),
+        (
+            "policy: {revert: {via: lambda}}\n",
+            "4:24: unknown variant `lambda`",
+        ),
+        (
+            "guards: [{file: ../outside.guard}]\n",
+            "4:17: \"../outside.guard\" leaves the repository",
+        ),
+        ("stacks_policy: 1\n", "4:1: unknown field `stacks_policy`"),
+    ];
+    for (yaml, want) in cases {
+        let text = format!("version: 1\ndefaults: {{region: us-east-1}}\nstacks: []\n{yaml}");
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("driftsync.yaml:{want}")),
+            "{yaml}: {err}"
+        );
+    }
+    let stack = "version: 1\ndefaults: {region: us-east-1}\nstacks:\n  - {name: a, template: a.yaml, policy: {limits: {cooldown: forever}}}\n";
+    let err = parse(stack).unwrap_err().to_string();
+    assert!(
+        err.starts_with("driftsync.yaml:4:61: \"forever\" is not a duration"),
+        "{err}"
+    );
+}
+
+#[test]
+fn rfc3339_times_may_carry_an_offset() {
+    let utc = parse_rfc3339("2026-12-01T00:00:00Z").unwrap();
+    assert_eq!(parse_rfc3339("2026-12-01T02:00:00+02:00").unwrap(), utc);
+    assert!(parse_rfc3339("2026-12-01").is_err());
+    assert!(parse_rfc3339("").is_err());
+}

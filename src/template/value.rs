@@ -142,8 +142,13 @@ impl Value {
         }
     }
 
+    /// The value as JSON, objects' keys sorted (what `Fn::ToJsonString` and
+    /// messages show), whether or not serde_json keeps insertion order (the
+    /// `preserve_order` feature, which cfn-guard turns on for the build).
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+        let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        v.sort_all_objects();
+        v
     }
 
     /// Converts JSON (as AWS returns it) into a value.
@@ -157,11 +162,18 @@ impl Value {
             }),
             serde_json::Value::String(s) => Value::String(s.clone()),
             serde_json::Value::Array(a) => Value::List(a.iter().map(Value::from_json).collect()),
-            serde_json::Value::Object(o) => Value::Map(
-                o.iter()
-                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
-                    .collect(),
-            ),
+            serde_json::Value::Object(o) => {
+                // Sorted, as AWS's JSON always read before `preserve_order`
+                // was on: reports and comparisons must not depend on it.
+                let mut entries: Vec<_> = o.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                Value::Map(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                        .collect(),
+                )
+            }
         }
     }
 }

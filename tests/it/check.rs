@@ -120,6 +120,8 @@ fn without_call_counts(mut v: Value) -> String {
     for s in v["stacks"].as_array_mut().unwrap() {
         s["api_calls"] = json!("[COUNTS]");
     }
+    // Sorted as before cfn-guard turned on serde_json's `preserve_order`.
+    v.sort_all_objects();
     serde_json::to_string_pretty(&v).unwrap()
 }
 
