@@ -50,7 +50,7 @@ pub fn check_guard(file: &str, text: &str) -> Result<(), PolicyError> {
             PolicyError::GuardParse {
                 file: file.to_string(),
                 location,
-                message: tidy(&message),
+                message: parse_message(&message),
             }
         })
 }
@@ -190,6 +190,18 @@ fn collect_messages(v: &serde_json::Value, custom: &mut Vec<String>, errors: &mu
 /// One line, no surrounding blanks.
 fn tidy(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Guard's parse errors nest the same prefix several times and end with an
+/// often empty fragment: keep the part that says where and what.
+fn parse_message(raw: &str) -> String {
+    let t = tidy(raw);
+    let core = t.find("Error parsing file").map_or(t.as_str(), |i| &t[i..]);
+    let core = core.trim_end_matches(['`', ' ']);
+    let core = core
+        .strip_suffix(", when handling , fragment")
+        .unwrap_or(core);
+    core.to_string()
 }
 
 /// Guard's parse errors say `line: N, column: M` (or `Line: N Column: M`).

@@ -23,6 +23,7 @@
 
 mod break_glass;
 mod decision;
+mod effective;
 mod guard;
 mod history;
 mod limits;
@@ -34,7 +35,7 @@ use std::collections::HashMap;
 use std::time::SystemTime;
 
 use crate::check::{ResourceReport, StackCheck};
-use crate::config::{Config, PolicyRule, PolicySettings, Subject};
+use crate::config::{Config, PolicySettings, Subject};
 use crate::doc::Location;
 use crate::template::PropertyPath;
 
@@ -75,18 +76,6 @@ pub struct Policy {
     global: PolicySettings,
     stacks: HashMap<String, PolicySettings>,
     guards: Vec<guard::Guard>,
-}
-
-/// A stack's settings with the top-level ones and the defaults filled in.
-struct Effective<'a> {
-    rules: Vec<(Scope, &'a PolicyRule)>,
-    default: (crate::config::Action, RuleRef),
-    allow_replacement: bool,
-    revert_via: RevertVia,
-    limits: Limits,
-    tag: &'a str,
-    after: Action,
-    windows: Vec<&'a crate::config::BreakGlassWindow>,
 }
 
 impl Policy {
@@ -184,7 +173,7 @@ impl Policy {
         &self,
         stack: &StackCheck,
         r: &ResourceReport,
-        eff: &Effective<'_>,
+        eff: &effective::Effective<'_>,
         circuit_open: bool,
         history: &dyn History,
         now: SystemTime,
@@ -249,6 +238,12 @@ impl Policy {
             for note in &notes {
                 d.reason = format!("{}; {note}", d.reason);
             }
+            if live.is_none() && !deleted && !self.guards.is_empty() {
+                d.reason = format!(
+                    "{}; guards were not evaluated: the detection returned no live properties",
+                    d.reason
+                );
+            }
             if d.action.changes_aws() {
                 let target = limits::Target {
                     stack: &stack.name,
@@ -269,7 +264,7 @@ impl Policy {
     }
 
     /// The rule (or default) decision, before guards, leases and limits.
-    fn base_decision(&self, s: &Subject<'_>, eff: &Effective<'_>) -> Decision {
+    fn base_decision(&self, s: &Subject<'_>, eff: &effective::Effective<'_>) -> Decision {
         let matched = eff.rules.iter().find(|(_, rule)| rule.matches(s));
         let (action, rule, reason, allow) = match matched {
             Some((scope, rule)) => {
@@ -316,58 +311,6 @@ impl Policy {
             allow_replacement: allow.unwrap_or(eff.allow_replacement),
             blocked: None,
             blocked_by: None,
-        }
-    }
-
-    fn effective(&self, stack: &str) -> Effective<'_> {
-        let own = self.stacks.get(stack);
-        let g = &self.global;
-        let mut rules: Vec<(Scope, &PolicyRule)> = Vec::new();
-        if let Some(s) = own {
-            rules.extend(s.rules.iter().map(|r| (Scope::Stack, r)));
-        }
-        rules.extend(g.rules.iter().map(|r| (Scope::Global, r)));
-        let place = |scope, s: &PolicySettings| RuleRef::Default {
-            scope,
-            file: Some(self.config_file.clone()),
-            location: s.default_location,
-        };
-        let default = match (own.and_then(|s| s.default.map(|a| (a, s))), g.default) {
-            (Some((a, s)), _) => (a, place(Scope::Stack, s)),
-            (None, Some(a)) => (a, place(Scope::Global, g)),
-            (None, None) => (
-                Action::Report,
-                RuleRef::Default {
-                    scope: Scope::Builtin,
-                    file: None,
-                    location: None,
-                },
-            ),
-        };
-        let mut windows: Vec<_> = own.map(|s| s.windows.iter().collect()).unwrap_or_default();
-        windows.extend(g.windows.iter());
-        Effective {
-            rules,
-            default,
-            allow_replacement: own
-                .and_then(|s| s.allow_replacement)
-                .or(g.allow_replacement)
-                .unwrap_or(false),
-            revert_via: own
-                .and_then(|s| s.revert_via)
-                .or(g.revert_via)
-                .unwrap_or_default(),
-            limits: Limits::merge(own.map(|s| &s.limits), &g.limits),
-            tag: own
-                .and_then(|s| s.break_glass_tag.as_deref())
-                .or(g.break_glass_tag.as_deref())
-                .unwrap_or(BREAK_GLASS_TAG),
-            after: own
-                .and_then(|s| s.break_glass_after)
-                .or(g.break_glass_after)
-                .unwrap_or_default()
-                .into(),
-            windows,
         }
     }
 }

@@ -176,3 +176,41 @@ fn an_unknown_revision_and_a_non_repository_exit_1() {
         "infra/driftsync.yaml does not exist at",
     );
 }
+
+#[test]
+fn a_missing_or_invalid_guard_file_is_a_located_validate_error() {
+    let r = TestRepo::new();
+    let config = format!(
+        "{CONFIG}guards:\n  - file: policies/missing.guard\n  - file: policies/bad.guard\n"
+    );
+    r.write("driftsync.yaml", &config);
+    r.write(
+        "stacks/app.yaml",
+        "Resources:\n  A:\n    Type: AWS::SNS::Topic\n",
+    );
+    r.write(
+        "policies/bad.guard",
+        "rule broken {\n  Resources.* exists\n",
+    );
+    r.commit("guards");
+    let result = driftsync(r.path(), &["validate"]);
+    assert_clean_failure(
+        &result,
+        "driftsync.yaml:7:11: guard file policies/missing.guard: file not found",
+    );
+    assert_clean_failure(
+        &result,
+        "policies/bad.guard:3:1: guard file policies/bad.guard is not valid Guard",
+    );
+    let (out, _, code) = driftsync(r.path(), &["validate", "-o", "json"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let codes: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["unreadable-guard", "guard-error"]);
+    assert_eq!(v["valid"], false);
+}

@@ -231,3 +231,24 @@ fn a_guard_file_that_does_not_parse_or_was_not_read_is_a_located_error() {
         .is_ok()
     );
 }
+
+#[test]
+fn a_drift_without_live_properties_says_its_guards_were_not_evaluated() {
+    let p = guarded("policy: {default: codify}\n");
+    let r = resource(
+        "Q",
+        "AWS::SQS::Queue",
+        vec![diff("/DelaySeconds", json!(5))],
+        None,
+        None,
+    );
+    let d = p.decide(&stack("data", vec![r], vec![]), &NoHistory, now());
+    assert_eq!(only(&d).action, Action::Codify);
+    assert!(
+        only(&d)
+            .reason
+            .ends_with("guards were not evaluated: the detection returned no live properties"),
+        "{}",
+        only(&d).reason
+    );
+}
