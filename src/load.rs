@@ -34,6 +34,8 @@ pub struct Snapshot {
 pub struct StackState {
     pub spec: StackSpec,
     pub template: Option<Template>,
+    /// The template's text as committed (what a deploy sends).
+    pub template_text: Option<String>,
     /// Present when the template parsed, checked clean and resolved.
     pub desired: Option<DesiredStack>,
     /// What `desired` was resolved with (parameters and pseudo parameters).
@@ -179,6 +181,7 @@ fn load_stack(
     let mut state = StackState {
         spec: spec.clone(),
         template: None,
+        template_text: None,
         desired: None,
         inputs: None,
         diagnostics: Vec::new(),
@@ -294,6 +297,7 @@ fn load_stack(
         }
     }
     state.template = Some(template);
+    state.template_text = Some(text);
     state
 }
 

@@ -210,6 +210,30 @@ pub async fn check_stack(
         Err(e) => return check.fail(e.to_string()),
     }
 
+    // Guards and break-glass tags need the whole live resource; CloudFormation's
+    // detection returns only what the template declares. Read the drifted
+    // ones through Cloud Control (one call each; types it cannot read keep
+    // what detection returned).
+    if !(opts.deep || state.spec.deep) {
+        for r in check
+            .drift
+            .iter_mut()
+            .filter(|r| r.is_drifted() && r.status != "DELETED")
+        {
+            let Some(physical) = r.physical_id.clone() else {
+                continue;
+            };
+            match live::read_resource(&clients, &state.spec.name, &r.type_name, &physical, calls)
+                .await
+            {
+                Ok(props) => r.actual = Some(props),
+                Err(e) => {
+                    tracing::debug!(stack = %state.spec.name, resource = %r.logical_id, error = %e, "no full live properties")
+                }
+            }
+        }
+    }
+
     // Attribution: who made each drifted change, from CloudTrail.
     if opts.attribution {
         for r in check.drift.iter_mut().filter(|r| r.is_drifted()) {

@@ -2,9 +2,11 @@
 //! library and printed by `report`. The only place besides `main` that
 //! prints, and the only one that uses `anyhow`.
 
+mod bootstrap;
 mod check;
 mod diff;
 pub mod output;
+mod sync;
 mod validate;
 
 use std::io::Write;
@@ -62,6 +64,9 @@ pub struct GlobalArgs {
     /// When to use colour.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Where driftsync keeps its state (drift history, actions, the audit log).
+    #[arg(long, global = true, env = "DRIFTSYNC_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -89,6 +94,12 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Report pending commits and live drift for every stack.
     Check(check::CheckArgs),
+    /// Show what sync would do about each drift and pending change, and why.
+    Plan(sync::SyncArgs),
+    /// Carry the plan out with --apply (without it, a dry run that prints the plan).
+    Sync(sync::SyncArgs),
+    /// Deploy driftsync's runbooks and AWS Config rules, one stack per region.
+    Bootstrap(bootstrap::BootstrapArgs),
     /// Print the JSON Schema of driftsync.yaml.
     Schema,
 }
@@ -113,6 +124,9 @@ pub fn run(cli: &Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
             diff::run(&cli.global, args, out)
         }
         Command::Check(args) => check::run(&cli.global, args, out),
+        Command::Plan(args) => sync::run(&cli.global, args, true, out),
+        Command::Sync(args) => sync::run(&cli.global, args, false, out),
+        Command::Bootstrap(args) => bootstrap::run(&cli.global, args, out),
     }
 }
 

@@ -249,20 +249,34 @@ pub async fn detect_resource_drift(
     logical_id: &str,
     calls: &Calls,
 ) -> Result<ResourceDrift, LiveError> {
+    detect_resource_drift_in(clients, &stack.stack_id, &stack.name, logical_id, calls).await
+}
+
+/// [`detect_resource_drift`] by stack name or id.
+///
+/// # Errors
+/// A [`LiveError::Api`].
+pub async fn detect_resource_drift_in(
+    clients: &Clients,
+    stack_id: &str,
+    stack_name: &str,
+    logical_id: &str,
+    calls: &Calls,
+) -> Result<ResourceDrift, LiveError> {
     calls.record("DetectStackResourceDrift");
     let out = clients
         .cfn
         .detect_stack_resource_drift()
-        .stack_name(&stack.stack_id)
+        .stack_name(stack_id)
         .logical_resource_id(logical_id)
         .send()
         .await
-        .map_err(|e| api_error("DetectStackResourceDrift", &stack.name, e))?;
+        .map_err(|e| api_error("DetectStackResourceDrift", stack_name, e))?;
     let drift = out
         .stack_resource_drift
         .ok_or_else(|| LiveError::DetectionFailed {
-            stack: stack.name.clone(),
+            stack: stack_name.to_string(),
             reason: format!("no result for {logical_id}"),
         })?;
-    from_sdk(&drift, &stack.name)
+    from_sdk(&drift, stack_name)
 }

@@ -27,7 +27,8 @@ pub use cfn::{
 };
 pub use cloudcontrol::read_resource;
 pub use detect::{
-    DetectOptions, ResourceDrift, StackDrift, detect_resource_drift, detect_stack_drift,
+    DetectOptions, ResourceDrift, StackDrift, detect_resource_drift, detect_resource_drift_in,
+    detect_stack_drift,
 };
 pub use stats::Calls;
 

@@ -111,6 +111,11 @@ impl Policy {
         })
     }
 
+    /// The loop-protection limits in force for a stack.
+    pub fn limits(&self, stack: &str) -> Limits {
+        self.effective(stack).limits
+    }
+
     /// One decision per drifted difference (or per deleted resource, with
     /// no property path) and one per pending change, in the report's order.
     pub fn decide(

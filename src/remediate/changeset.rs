@@ -239,18 +239,8 @@ async fn create(
         .client_token(&req.name)
         .change_set_type(ChangeSetType::Update)
         .description("driftsync")
-        .set_capabilities(Some(
-            req.capabilities
-                .iter()
-                .map(|c| Capability::from(c.as_str()))
-                .collect(),
-        ))
-        .set_tags(Some(
-            req.tags
-                .iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect(),
-        ));
+        .set_capabilities(Some(sdk_capabilities(req)))
+        .set_tags(Some(sdk_tags(req)));
     match &req.kind {
         ChangeSetKind::Deploy {
             template_body,
@@ -337,4 +327,93 @@ pub fn change_set_name(kind: &str, parts: &[&str]) -> String {
     let digest = Sha256::digest(parts.join("\u{1f}").as_bytes());
     let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
     format!("driftsync-{kind}-{hex}")
+}
+
+/// Creates a stack that does not exist yet (CreateStack, with the request's
+/// name as its token) and waits for it.
+///
+/// # Errors
+/// An API failure or a timeout; a failed create is an outcome.
+pub async fn create_stack(
+    clients: &Clients,
+    req: &ChangeSetRequest,
+    calls: &Calls,
+) -> Result<ChangeSetOutcome, RemediateError> {
+    let ChangeSetKind::Deploy {
+        template_body,
+        parameters,
+    } = &req.kind
+    else {
+        return Err(RemediateError::Protocol {
+            stack: req.stack.clone(),
+            message: "a new stack needs a template".into(),
+        });
+    };
+    if template_body.len() > MAX_TEMPLATE_BODY {
+        return Err(RemediateError::TemplateTooLarge {
+            stack: req.stack.clone(),
+            size: template_body.len(),
+        });
+    }
+    calls.record("CreateStack");
+    let sent = clients
+        .cfn
+        .create_stack()
+        .stack_name(&req.stack)
+        .template_body(template_body)
+        .set_parameters(Some(
+            parameters
+                .iter()
+                .map(|(k, v)| {
+                    Parameter::builder()
+                        .parameter_key(k)
+                        .parameter_value(v)
+                        .build()
+                })
+                .collect(),
+        ))
+        .set_capabilities(Some(sdk_capabilities(req)))
+        .set_tags(Some(sdk_tags(req)))
+        .client_request_token(&req.name)
+        .send()
+        .await;
+    if let Err(e) = sent {
+        let err = api_error("CreateStack", &req.stack, e);
+        // A rerun after a crash: the stack is already being created; wait for it.
+        if !matches!(&err, crate::live::LiveError::Api { code, .. } if code == "AlreadyExistsException")
+        {
+            return Err(RemediateError::Live(err));
+        }
+    }
+    let deadline = tokio::time::Instant::now() + req.timeout;
+    let (status, reason) =
+        super::events::wait_for_stack(clients, &req.stack, &req.name, deadline, &|_| {}, calls)
+            .await?;
+    Ok(if status == "CREATE_COMPLETE" {
+        ChangeSetOutcome::Applied {
+            change_set: req.name.clone(),
+            stack_status: status,
+            changes: 0,
+        }
+    } else {
+        ChangeSetOutcome::Failed {
+            change_set: req.name.clone(),
+            stack_status: status,
+            reason: reason.unwrap_or_default(),
+        }
+    })
+}
+
+fn sdk_capabilities(req: &ChangeSetRequest) -> Vec<Capability> {
+    req.capabilities
+        .iter()
+        .map(|c| Capability::from(c.as_str()))
+        .collect()
+}
+
+fn sdk_tags(req: &ChangeSetRequest) -> Vec<Tag> {
+    req.tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
 }

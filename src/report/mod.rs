@@ -9,6 +9,7 @@
 pub mod annotations;
 pub mod human;
 pub mod markdown;
+pub mod plan;
 pub mod sarif;
 pub mod style;
 

@@ -12,7 +12,7 @@ use crate::support::emulator::{Account, deploy_stack, emulator};
 
 /// Runs driftsync as `account`, reaching the test bed only through the
 /// standard AWS environment variables.
-fn driftsync_as(account: &Account, dir: &Path, args: &[&str]) -> (String, String, i32) {
+pub fn driftsync_as(account: &Account, dir: &Path, args: &[&str]) -> (String, String, i32) {
     let out = Command::new(env!("CARGO_BIN_EXE_driftsync"))
         .args(args)
         .arg("--color=never")
@@ -20,6 +20,7 @@ fn driftsync_as(account: &Account, dir: &Path, args: &[&str]) -> (String, String
         .envs(account.env())
         .env_remove("CI")
         .env("DRIFTSYNC_CACHE_DIR", dir.join(".git/driftsync-test-cache"))
+        .env("DRIFTSYNC_STATE_DIR", dir.join(".git/driftsync-state"))
         .output()
         .expect("driftsync runs");
     (
@@ -29,7 +30,7 @@ fn driftsync_as(account: &Account, dir: &Path, args: &[&str]) -> (String, String
     )
 }
 
-fn example(rel: &str) -> String {
+pub fn example(rel: &str) -> String {
     std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("examples")
@@ -40,16 +41,24 @@ fn example(rel: &str) -> String {
 
 /// The example repo deployed as committed, then: someone opens SSH on the
 /// web tier out of band, and a newer commit changes the events queue.
-struct Scenario {
-    account: Account,
-    repo: TestRepo,
-    group_id: String,
+pub struct Scenario {
+    pub account: Account,
+    pub repo: TestRepo,
+    pub group_id: String,
 }
 
 fn scenario() -> Scenario {
+    scenario_with(None)
+}
+
+/// [`scenario`], with another `driftsync.yaml` when given.
+pub fn scenario_with(config: Option<&str>) -> Scenario {
     let account = emulator().new_account();
     let repo = TestRepo::new();
     repo.copy_from(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/infra"));
+    if let Some(c) = config {
+        repo.write("driftsync.yaml", c);
+    }
     repo.commit("initial stacks");
     let stack_tags = [("managed-by", "driftsync")];
     let _ = stack_tags;

@@ -7,4 +7,5 @@ mod corpus;
 mod source;
 mod source_http;
 mod support;
+mod sync;
 mod testbed;

@@ -1,0 +1,292 @@
+//! `sync`: the reconcile loop. Per stack: check (live state, pending, drift)
+//! → record what was seen → decide (policy) → plan → with `--apply`, carry
+//! the plan out step by step and verify each revert by detecting again.
+//!
+//! Owns the order of the stages and the bookkeeping around actions (the
+//! state store's idempotency keys, flip-flop counters, circuit breaker, the
+//! audit log). It must not print (the CLI does), and it never acts beyond
+//! the plan a dry run shows.
+
+mod apply;
+mod history;
+pub mod verdict;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::check::{self, CheckOptions, StackCheck};
+use crate::live::{Aws, Calls};
+use crate::load::Snapshot;
+use crate::plan::{self, StackPlan};
+use crate::policy::Policy;
+use crate::store::{DriftKey, Store};
+
+pub use apply::{StepOutcome, StepResult};
+pub use history::StoreHistory;
+
+/// How to sync.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Carry the plan out; without it, a dry run.
+    pub apply: bool,
+    pub check: CheckOptions,
+    /// How long one remediation may take.
+    pub timeout: Duration,
+    /// Who is acting, for the audit log.
+    pub actor: String,
+    /// Publish verdicts to AWS Config where `driftsync bootstrap` made the rule.
+    pub publish_verdicts: bool,
+}
+
+/// What `sync` did, or (without `--apply`) would do.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncReport {
+    pub schema_version: u32,
+    pub revision: String,
+    pub generated_at: String,
+    pub applied: bool,
+    pub summary: SyncSummary,
+    pub stacks: Vec<StackSync>,
+    pub stats: SyncStats,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncSummary {
+    pub stacks: usize,
+    /// Steps in the plans (changes to AWS, codify proposals, refusals).
+    pub planned: usize,
+    pub applied: usize,
+    pub failed: usize,
+    pub refused: usize,
+    /// Decisions a limit stopped (flip-flops, revert limits, open circuits).
+    pub blocked: usize,
+    /// Stacks that could not be checked.
+    pub errors: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncStats {
+    pub duration_ms: u64,
+    pub api_calls: std::collections::BTreeMap<&'static str, u64>,
+}
+
+/// One stack: its plan and, with `--apply`, how each step went.
+#[derive(Debug, Clone, Serialize)]
+pub struct StackSync {
+    #[serde(flatten)]
+    pub plan: StackPlan,
+    pub outcomes: Vec<StepOutcome>,
+    /// How long each open drift has been open (for reports and SLOs), by `logical_id path`.
+    pub drift_age_secs: std::collections::BTreeMap<String, u64>,
+}
+
+/// Syncs every stack of the snapshot (those `opts.check.stacks` names, or all).
+pub async fn run(
+    snapshot: &Snapshot,
+    aws: &Aws,
+    store: &Mutex<Store>,
+    policy: &Policy,
+    opts: &SyncOptions,
+) -> SyncReport {
+    let started = Instant::now();
+    let report = check::run(snapshot, aws, &opts.check, &|_| {}).await;
+    let calls = Calls::default();
+    let mut stacks = Vec::with_capacity(report.stacks.len());
+    for stack in &report.stacks {
+        stacks.push(sync_stack(snapshot, aws, store, policy, stack, opts, &calls).await);
+    }
+    if opts.apply && opts.publish_verdicts {
+        verdict::publish_all(aws, snapshot, &stacks, &calls).await;
+    }
+    let mut api_calls = report.stats.api_calls.clone();
+    for (op, n) in calls.snapshot() {
+        *api_calls.entry(op).or_default() += n;
+    }
+    let summary = summarize(&stacks);
+    SyncReport {
+        schema_version: 1,
+        revision: snapshot.revision.sha.clone(),
+        generated_at: check::rfc3339(SystemTime::now()),
+        applied: opts.apply,
+        summary,
+        stacks,
+        stats: SyncStats {
+            duration_ms: started.elapsed().as_millis() as u64,
+            api_calls,
+        },
+    }
+}
+
+fn summarize(stacks: &[StackSync]) -> SyncSummary {
+    let mut s = SyncSummary {
+        stacks: stacks.len(),
+        ..SyncSummary::default()
+    };
+    for st in stacks {
+        s.planned += st.plan.steps.len();
+        for d in st.plan.decisions.iter().filter(|d| d.blocked.is_some()) {
+            // A replacement the policy does not allow is a refusal, counted as
+            // a failure; the other limits are a stop that needs a person.
+            if d.blocked_by == Some(crate::policy::LimitKind::Replacement) {
+                s.refused += 1;
+            } else {
+                s.blocked += 1;
+            }
+        }
+        s.errors += usize::from(st.plan.error.is_some());
+        for o in &st.outcomes {
+            match o.result {
+                StepResult::Applied | StepResult::NoChanges => s.applied += 1,
+                StepResult::Failed => s.failed += 1,
+                StepResult::Refused => s.refused += 1,
+                StepResult::AlreadyDone | StepResult::Deferred => {}
+            }
+        }
+        if st.outcomes.is_empty() {
+            s.refused += st
+                .plan
+                .steps
+                .iter()
+                .filter(|x| matches!(x, plan::Step::Refused { .. }))
+                .count();
+        }
+    }
+    s
+}
+
+impl SyncReport {
+    /// 1 when a stack could not be checked or a step failed or was refused;
+    /// 2 when there was something to do (planned, or done); 0 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        let s = &self.summary;
+        if s.errors > 0 || s.failed > 0 || s.refused > 0 {
+            1
+        } else if s.planned > 0
+            || s.blocked > 0
+            || self.stacks.iter().any(|x| !x.plan.decisions.is_empty())
+        {
+            2
+        } else {
+            0
+        }
+    }
+}
+
+/// A short, stable digest of a value, for drift episodes.
+fn digest(v: &serde_json::Value) -> String {
+    Sha256::digest(v.to_string().as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Every real difference (and deleted resource) of a stack, as state keys.
+fn drift_keys(check: &StackCheck) -> Vec<(DriftKey, String, Option<String>)> {
+    let mut out = Vec::new();
+    for r in check.drift.iter().filter(|r| r.is_drifted()) {
+        let actor = r.changed_by.first().map(|c| c.principal.clone());
+        if r.status == "DELETED" {
+            out.push((
+                DriftKey::new(&check.name, &r.logical_id, ""),
+                "deleted".to_string(),
+                actor,
+            ));
+            continue;
+        }
+        for d in r.differences.iter().filter(|d| d.ignored_by.is_none()) {
+            let value = d.actual.as_ref().map(|v| v.to_json()).unwrap_or_default();
+            out.push((
+                DriftKey::new(&check.name, &r.logical_id, d.property_path.to_string()),
+                digest(&value),
+                actor.clone(),
+            ));
+        }
+    }
+    out
+}
+
+async fn sync_stack(
+    snapshot: &Snapshot,
+    aws: &Aws,
+    store: &Mutex<Store>,
+    policy: &Policy,
+    check: &StackCheck,
+    opts: &SyncOptions,
+    calls: &Calls,
+) -> StackSync {
+    let now = SystemTime::now();
+    let limits = policy.limits(&check.name);
+    let keys = drift_keys(check);
+    let mut epochs: HashMap<String, String> = HashMap::new();
+    let mut ages = std::collections::BTreeMap::new();
+
+    // What was seen: drift episodes, and drift that came back after a revert.
+    let decisions = {
+        let mut st = store.lock().unwrap_or_else(|p| p.into_inner());
+        // A dry run reads the state but writes nothing anywhere.
+        if check.error.is_none() && !opts.apply {
+            for (key, _, _) in &keys {
+                if let Ok(Some(age)) = st.age(key, now) {
+                    ages.insert(
+                        format!("{} {}", key.logical_id, key.property_path),
+                        age.as_secs(),
+                    );
+                }
+                if let Ok(drifts) = st.open_drifts(&check.name)
+                    && let Some(r) = drifts.iter().find(|r| r.key == *key)
+                {
+                    epochs.insert(key.logical_id.clone(), check::rfc3339(r.first_seen));
+                }
+            }
+        }
+        if check.error.is_none() && opts.apply {
+            for (key, hash, actor) in &keys {
+                match st.observe(key, hash, now) {
+                    Ok(obs) => {
+                        let epoch = epochs.entry(key.logical_id.clone()).or_default();
+                        let seen = check::rfc3339(obs.first_seen);
+                        if seen > *epoch {
+                            *epoch = seen;
+                        }
+                        ages.insert(
+                            format!("{} {}", key.logical_id, key.property_path),
+                            now.duration_since(obs.first_seen)
+                                .unwrap_or_default()
+                                .as_secs(),
+                        );
+                        if obs.reappeared_after_revert
+                            && let Err(e) =
+                                st.record_flip_flop(key, actor.as_deref(), limits.window, now)
+                        {
+                            tracing::warn!(key = %key, error = %e, "cannot record a flip-flop");
+                        }
+                    }
+                    Err(e) => tracing::warn!(key = %key, error = %e, "cannot record drift"),
+                }
+            }
+            let present: Vec<DriftKey> = keys.iter().map(|(k, _, _)| k.clone()).collect();
+            if let Err(e) = st.resolve_absent(&check.name, &present, now, None) {
+                tracing::warn!(stack = %check.name, error = %e, "cannot record resolved drift");
+            }
+        }
+        policy.decide(check, &StoreHistory { store: &st, policy }, now)
+    };
+
+    let plan = plan::build(check, &decisions, &snapshot.revision.sha, &|logical_id| {
+        epochs.get(logical_id).cloned().unwrap_or_default()
+    });
+    let mut outcomes = Vec::new();
+    if opts.apply && !plan.steps.is_empty() {
+        outcomes = apply::apply_plan(snapshot, aws, store, &plan, check, opts, calls).await;
+    }
+    StackSync {
+        plan,
+        outcomes,
+        drift_age_secs: ages,
+    }
+}

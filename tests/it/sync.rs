@@ -1,0 +1,473 @@
+//! `driftsync plan` and `sync --apply` end to end on the AWS test bed: the
+//! seed scenario, guards, re-apply, deploys, refusals, flip-flops,
+//! break-glass, crash recovery and the AWS Config side.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::check::{driftsync_as, example, scenario_with};
+use crate::support::emulator::{Account, emulator};
+
+fn json_of(out: &str) -> Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+fn ingress(account: &Account, group_id: &str) -> Vec<(String, i64, String)> {
+    let v = emulator().boto3(
+        account,
+        "ec2",
+        "describe_security_groups",
+        json!({"GroupIds": [group_id]}),
+    );
+    let mut out: Vec<_> = v["SecurityGroups"][0]["IpPermissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| {
+            p["IpRanges"].as_array().unwrap().iter().map(move |r| {
+                (
+                    p["IpProtocol"].as_str().unwrap().to_string(),
+                    p["FromPort"].as_i64().unwrap_or(-1),
+                    r["CidrIp"].as_str().unwrap().to_string(),
+                )
+            })
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn open_ssh(account: &Account, group_id: &str) {
+    emulator().boto3(account, "ec2", "authorize_security_group_ingress", json!({
+        "GroupId": group_id,
+        "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    }));
+}
+
+fn https_only() -> Vec<(String, i64, String)> {
+    vec![("tcp".to_string(), 443, "10.0.0.0/8".to_string())]
+}
+
+#[test]
+fn the_seed_scenario_is_planned_then_surgically_reverted_and_a_second_sync_has_nothing_to_do() {
+    let s = scenario_with(None);
+    let dir = s.repo.path();
+
+    let (out, err, code) = driftsync_as(
+        &s.account,
+        dir,
+        &["plan", "--stack", "web-sg", "-o", "json"],
+    );
+    assert_eq!(code, 2, "{out}\n{err}");
+    let plan = json_of(&out);
+    let step = &plan["stacks"][0]["steps"][0];
+    assert_eq!(step["step"], "revert_properties", "{out}");
+    assert_eq!(
+        step["patch"],
+        json!([{"op": "remove", "path": "/SecurityGroupIngress/1"}])
+    );
+    assert_eq!(
+        ingress(&s.account, &s.group_id).len(),
+        2,
+        "a dry run changes nothing"
+    );
+
+    let (out, err, code) = driftsync_as(
+        &s.account,
+        dir,
+        &["sync", "--stack", "web-sg", "--apply", "-o", "json"],
+    );
+    assert_eq!(code, 2, "{out}\n{err}");
+    let report = json_of(&out);
+    assert_eq!(
+        report["stacks"][0]["outcomes"][0]["result"], "applied",
+        "{out}"
+    );
+    assert_eq!(
+        report["stacks"][0]["outcomes"][0]["verified"], true,
+        "{out}"
+    );
+    assert_eq!(
+        ingress(&s.account, &s.group_id),
+        https_only(),
+        "only the SSH rule is gone; the group keeps its id and its rule"
+    );
+
+    let (out, _, code) = driftsync_as(&s.account, dir, &["sync", "--stack", "web-sg", "--apply"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("Stack web-sg") && out.contains("IN_SYNC"),
+        "{out}"
+    );
+
+    // Every decision and action is in the audit log.
+    let audit = std::fs::read_to_string(dir.join(".git/driftsync-state/audit.jsonl")).unwrap();
+    let lines: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["action"] == "revert"
+            && l["outcome"] == "applied"
+            && l["property_path"] == "/SecurityGroupIngress/1"),
+        "{audit}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["revision"].is_string() && l["reason"].is_string()),
+        "{audit}"
+    );
+}
+
+#[test]
+fn a_guard_violation_is_reverted_even_when_a_rule_says_codify() {
+    let config = example("infra/driftsync.yaml").replace(
+        "    - match: { type: AWS::EC2::SecurityGroup, property: \"/SecurityGroupIngress/*\" }\n      action: revert",
+        "    - match: { type: AWS::EC2::SecurityGroup, property: \"/SecurityGroupIngress/*\" }\n      action: codify",
+    );
+    let s = scenario_with(Some(&config));
+    let (out, err, code) = driftsync_as(
+        &s.account,
+        s.repo.path(),
+        &["sync", "--stack", "web-sg", "--apply", "-o", "json"],
+    );
+    assert_eq!(code, 2, "{out}\n{err}");
+    let r = json_of(&out);
+    let d = &r["stacks"][0]["decisions"][0];
+    assert_eq!(d["action"], "revert", "{out}");
+    assert_eq!(d["rule"]["kind"], "guard", "{out}");
+    assert!(
+        d["guard_violations"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("port 22"),
+        "{out}"
+    );
+    assert_eq!(ingress(&s.account, &s.group_id), https_only());
+}
+
+#[test]
+fn a_changed_parameter_is_restored_by_a_revert_drift_change_set_when_the_policy_reapplies() {
+    let config = example("infra/driftsync.yaml").replace(
+        "    - match: { stack: app-config, kind: drift }\n      action: codify",
+        "    - match: { stack: app-config, kind: drift }\n      action: reapply",
+    );
+    let s = scenario_with(Some(&config));
+    emulator().boto3(
+        &s.account,
+        "ssm",
+        "put_parameter",
+        json!({"Name": "/app/log-level", "Value": "debug", "Type": "String", "Overwrite": true}),
+    );
+    let (out, err, code) = driftsync_as(
+        &s.account,
+        s.repo.path(),
+        &["sync", "--stack", "app-config", "--apply", "-o", "json"],
+    );
+    assert_eq!(code, 2, "{out}\n{err}");
+    let r = json_of(&out);
+    assert_eq!(r["stacks"][0]["steps"][0]["step"], "revert_drift", "{out}");
+    assert_eq!(r["stacks"][0]["outcomes"][0]["result"], "applied", "{out}");
+    let v = emulator().boto3(
+        &s.account,
+        "ssm",
+        "get_parameter",
+        json!({"Name": "/app/log-level"}),
+    );
+    assert_eq!(v["Parameter"]["Value"], "info");
+}
+
+#[test]
+fn a_pending_commit_is_deployed_by_change_set() {
+    let s = scenario_with(None);
+    let (out, err, code) = driftsync_as(
+        &s.account,
+        s.repo.path(),
+        &["sync", "--stack", "events", "--apply", "-o", "json"],
+    );
+    assert_eq!(code, 2, "{out}\n{err}");
+    let r = json_of(&out);
+    assert_eq!(r["stacks"][0]["steps"][0]["step"], "deploy", "{out}");
+    assert_eq!(r["stacks"][0]["outcomes"][0]["result"], "applied", "{out}");
+    assert!(
+        r["stacks"][0]["outcomes"][0]["events"]
+            .as_array()
+            .is_some_and(|e| !e.is_empty()),
+        "stack events stream: {out}"
+    );
+    let url = emulator().boto3(
+        &s.account,
+        "sqs",
+        "get_queue_url",
+        json!({"QueueName": "events-orders"}),
+    )["QueueUrl"]
+        .clone();
+    let attrs = emulator().boto3(
+        &s.account,
+        "sqs",
+        "get_queue_attributes",
+        json!({"QueueUrl": url, "AttributeNames": ["VisibilityTimeout"]}),
+    );
+    assert_eq!(attrs["Attributes"]["VisibilityTimeout"], "120");
+    let (out, _, code) = driftsync_as(&s.account, s.repo.path(), &["check", "--stack", "events"]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn a_change_that_would_replace_a_resource_is_refused_and_counts_as_a_failure() {
+    let s = scenario_with(None);
+    s.repo.write(
+        "stacks/web-sg.yaml",
+        &example("infra/stacks/web-sg.yaml").replace("web tier (${Env})", "web servers (${Env})"),
+    );
+    s.repo
+        .commit("rename the group's description (replaces it)");
+    emulator().boto3(&s.account, "ec2", "revoke_security_group_ingress", json!({"GroupId": s.group_id, "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]}));
+    let (out, err, code) = driftsync_as(
+        &s.account,
+        s.repo.path(),
+        &["sync", "--stack", "web-sg", "--apply", "-o", "json"],
+    );
+    assert_eq!(code, 1, "{out}\n{err}");
+    let r = json_of(&out);
+    let d = &r["stacks"][0]["decisions"][0];
+    assert_eq!(d["blocked_by"], "replacement", "{out}");
+    assert_eq!(r["summary"]["refused"], 1);
+    assert_eq!(
+        emulator().calls(&s.account, "ExecuteChangeSet"),
+        0,
+        "nothing was executed"
+    );
+}
+
+#[test]
+fn a_flip_flop_stops_after_the_limit_and_names_the_competing_actor() {
+    let s = scenario_with(None);
+    let dir = s.repo.path();
+    for round in 0..2 {
+        let (out, _, code) = driftsync_as(
+            &s.account,
+            dir,
+            &["sync", "--stack", "web-sg", "--apply", "-o", "json"],
+        );
+        assert_eq!(code, 2, "round {round}: {out}");
+        assert_eq!(
+            json_of(&out)["stacks"][0]["outcomes"][0]["result"],
+            "applied",
+            "round {round}: {out}"
+        );
+        open_ssh(&s.account, &s.group_id); // someone keeps putting it back
+    }
+    let (out, _, code) = driftsync_as(
+        &s.account,
+        dir,
+        &["sync", "--stack", "web-sg", "--apply", "-o", "json"],
+    );
+    assert_eq!(code, 2, "{out}");
+    let r = json_of(&out);
+    let d = &r["stacks"][0]["decisions"][0];
+    assert_eq!(d["blocked_by"], "flip_flop", "{out}");
+    let why = d["blocked"].as_str().unwrap();
+    assert!(why.contains("emulator"), "names the actor: {why}");
+    assert!(
+        why.contains("ignore") || why.contains("codify"),
+        "recommends what to do: {why}"
+    );
+    assert_eq!(
+        r["stacks"][0]["steps"].as_array().unwrap().len(),
+        0,
+        "{out}"
+    );
+    assert_eq!(ingress(&s.account, &s.group_id).len(), 2, "no third revert");
+}
+
+#[test]
+fn break_glass_tolerates_drift_until_expiry_then_the_after_action_runs_but_never_for_a_guard_violation()
+ {
+    let s = scenario_with(None);
+    let param = |until: &str| {
+        emulator().boto3(&s.account, "ssm", "put_parameter", json!({"Name": "/app/max-connections", "Value": "500", "Type": "String", "Overwrite": true}));
+        emulator().boto3(&s.account, "ssm", "add_tags_to_resource", json!({"ResourceType": "Parameter", "ResourceId": "/app/max-connections", "Tags": [{"Key": "driftsync:break-glass", "Value": until}]}));
+    };
+    param("2099-01-01T00:00:00Z");
+    let (out, _, _) = driftsync_as(
+        &s.account,
+        s.repo.path(),
+        &["plan", "--stack", "app-config", "-o", "json"],
+    );
+    let r = json_of(&out);
+    let d = r["stacks"][0]["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["property_path"] == "/Value")
+        .cloned()
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(d["tolerated_until"], "2099-01-01T00:00:00Z", "{out}");
+    assert_eq!(d["action"], "report");
+    assert!(d["tolerated_remaining_secs"].as_u64().unwrap() > 0);
+
+    param("2020-01-01T00:00:00Z");
+    let (out, _, _) = driftsync_as(
+        &s.account,
+        s.repo.path(),
+        &["plan", "--stack", "app-config", "-o", "json"],
+    );
+    let r = json_of(&out);
+    let d = r["stacks"][0]["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["property_path"] == "/Value")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        d["action"], "codify",
+        "after expiry, the configured action (codify): {out}"
+    );
+
+    // A lease never covers a guard violation.
+    emulator().boto3(&s.account, "ec2", "create_tags", json!({"Resources": [s.group_id], "Tags": [{"Key": "driftsync:break-glass", "Value": "2099-01-01T00:00:00Z"}]}));
+    let (out, _, _) = driftsync_as(
+        &s.account,
+        s.repo.path(),
+        &["plan", "--stack", "web-sg", "-o", "json"],
+    );
+    let r = json_of(&out);
+    let d = r["stacks"][0]["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["property_path"] == "/SecurityGroupIngress/1")
+        .cloned()
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(d["action"], "revert", "{out}");
+    assert!(d["tolerated_until"].is_null(), "{out}");
+}
+
+#[test]
+fn a_sync_killed_during_apply_converges_on_rerun_without_a_second_change_set_or_execution() {
+    let s = scenario_with(None);
+    emulator().post("/_emulator/config", json!({"stack_operation_seconds": 3.0}));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_driftsync"))
+        .args(["sync", "--stack", "events", "--apply", "--color=never"])
+        .current_dir(s.repo.path())
+        .envs(s.account.env())
+        .env(
+            "DRIFTSYNC_STATE_DIR",
+            s.repo.path().join(".git/driftsync-state"),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while emulator().calls(&s.account, "ExecuteChangeSet") == 0 && started.elapsed().as_secs() < 60
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    emulator().post("/_emulator/config", json!({"stack_operation_seconds": 0.0}));
+    assert_eq!(
+        emulator().calls(&s.account, "ExecuteChangeSet"),
+        1,
+        "killed mid-update"
+    );
+
+    let (out, err, code) = driftsync_as(
+        &s.account,
+        s.repo.path(),
+        &["sync", "--stack", "events", "--apply", "-o", "json"],
+    );
+    assert!(code == 2 || code == 0, "{out}\n{err}");
+    assert_eq!(
+        emulator().calls(&s.account, "ExecuteChangeSet"),
+        1,
+        "no second execution: {out}"
+    );
+    let created = emulator().calls(&s.account, "CreateChangeSet");
+    assert_eq!(created, 1, "no second change set: {out}");
+    let (out, _, code) = driftsync_as(&s.account, s.repo.path(), &["check", "--stack", "events"]);
+    assert_eq!(code, 0, "converged: {out}");
+}
+
+#[test]
+fn bootstrap_deploys_the_runbooks_and_rules_reverts_run_through_the_runbook_and_verdicts_reach_config()
+ {
+    let config = example("infra/driftsync.yaml").replace("    via: cloudcontrol", "    via: ssm");
+    let s = scenario_with(Some(&config));
+    let dir = s.repo.path();
+    let (out, err, code) = driftsync_as(&s.account, dir, &["bootstrap", "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(json_of(&out)["Resources"]["RevertPropertiesRunbook"].is_object());
+
+    let (out, err, code) = driftsync_as(&s.account, dir, &["bootstrap"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        out.contains("driftsync-bootstrap in us-east-1: CREATE_COMPLETE"),
+        "{out}"
+    );
+    let (out, _, code) = driftsync_as(&s.account, dir, &["bootstrap"]);
+    assert_eq!(code, 0, "idempotent: {out}");
+
+    // The Config drift rule evaluates the stacks.
+    emulator().boto3(
+        &s.account,
+        "config",
+        "start_config_rules_evaluation",
+        json!({"ConfigRuleNames": ["driftsync-stack-drift"]}),
+    );
+    let mut found = Value::Null;
+    for _ in 0..100 {
+        found = emulator().boto3(
+            &s.account,
+            "config",
+            "get_compliance_details_by_config_rule",
+            json!({"ConfigRuleName": "driftsync-stack-drift"}),
+        );
+        if found["EvaluationResults"]
+            .as_array()
+            .is_some_and(|r| r.len() >= 3)
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        found["EvaluationResults"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["ComplianceType"] == "NON_COMPLIANT"),
+        "{found}"
+    );
+
+    // A revert through the runbook, and the verdict in Config.
+    let (out, err, code) = driftsync_as(
+        &s.account,
+        dir,
+        &["sync", "--stack", "web-sg", "--apply", "-o", "json"],
+    );
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert_eq!(
+        json_of(&out)["stacks"][0]["outcomes"][0]["result"],
+        "applied",
+        "{out}"
+    );
+    assert_eq!(ingress(&s.account, &s.group_id), https_only());
+    assert!(emulator().calls(&s.account, "StartAutomationExecution") >= 1);
+    let verdict = emulator().boto3(
+        &s.account,
+        "config",
+        "describe_compliance_by_config_rule",
+        json!({"ConfigRuleNames": ["driftsync-in-sync"]}),
+    );
+    assert_eq!(
+        verdict["ComplianceByConfigRules"][0]["Compliance"]["ComplianceType"], "COMPLIANT",
+        "{verdict}"
+    );
+    let _ = Path::new(".");
+}
