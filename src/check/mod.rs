@@ -24,7 +24,8 @@ use crate::load::{Snapshot, StackState};
 use crate::template::schema::SchemaFacts;
 
 pub use model::{
-    CheckReport, CheckStatus, Location, PendingChange, ResourceReport, StackCheck, Summary,
+    CheckReport, CheckStatus, ConfigVerdict, Location, PendingChange, ResourceReport, StackCheck,
+    Summary,
 };
 
 /// How to check.
@@ -42,6 +43,9 @@ pub struct CheckOptions {
     /// Look up who changed drifted resources in CloudTrail.
     pub attribution: bool,
     pub attribution_window: Duration,
+    /// Skip drift detection for stacks AWS Config's drift rule found
+    /// compliant within this age (and since their last update).
+    pub trust_config: Option<Duration>,
 }
 
 impl Default for CheckOptions {
@@ -54,6 +58,7 @@ impl Default for CheckOptions {
             detect: DetectOptions::default(),
             attribution: true,
             attribution_window: Duration::from_secs(90 * 24 * 3600),
+            trust_config: None,
         }
     }
 }
@@ -88,14 +93,28 @@ pub async fn run(
         .collect();
     let mut described: std::collections::HashMap<String, Result<Option<LiveStack>, String>> =
         std::collections::HashMap::new();
+    let mut trusted: std::collections::HashMap<String, SystemTime> =
+        std::collections::HashMap::new();
     for ((region, role), stacks) in &groups {
         let names: Vec<&str> = stacks.iter().map(|s| s.spec.name.as_str()).collect();
-        let result = match aws.clients(region, role.as_deref()).await {
-            Ok(c) => live::describe_stacks(&c, &names, &per_stack, &run_calls)
+        let clients = aws.clients(region, role.as_deref()).await;
+        let result = match &clients {
+            Ok(c) => live::describe_stacks(c, &names, &per_stack, &run_calls)
                 .await
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
+        if let (Some(age), Ok(c), Ok(_)) = (opts.trust_config, &clients, &result) {
+            // One query per account and region; a failure only costs the saving.
+            match live::compliant_stacks(c, live::DRIFT_RULE, age, SystemTime::now(), &run_calls)
+                .await
+            {
+                Ok(found) => trusted.extend(found),
+                Err(e) => {
+                    tracing::warn!(%region, error = %e, "cannot read AWS Config compliance; detecting drift instead")
+                }
+            }
+        }
         for name in names {
             let r = match &result {
                 Ok(map) => Ok(map.get(name).cloned().flatten()),
@@ -110,11 +129,16 @@ pub async fn run(
         let limit = limit.clone();
         let calls = per_stack[&state.spec.name].clone();
         let live = described.remove(&state.spec.name).unwrap_or(Ok(None));
+        let verdict = match &live {
+            Ok(Some(l)) => trusted.get(&l.stack_id).copied(),
+            _ => None,
+        };
         async move {
             let _permit = limit.acquire().await.expect("semaphore is never closed");
             let check = match live {
                 Ok(live) => {
-                    check_stack(state, aws, live, opts, &snapshot.config.ignore, &calls).await
+                    let ignore = &snapshot.config.ignore;
+                    check_stack(state, aws, live, opts, ignore, verdict, &calls).await
                 }
                 Err(e) => StackCheck::error(state, e),
             };
@@ -127,13 +151,16 @@ pub async fn run(
     CheckReport::new(snapshot, stacks, run_calls.snapshot(), started.elapsed())
 }
 
-/// Checks one stack whose live state has been described (`None`: not deployed).
+/// Checks one stack whose live state has been described (`None`: not
+/// deployed). `config_compliant_at`: when AWS Config's drift rule last found
+/// it compliant, if recently enough to trust (see `CheckOptions::trust_config`).
 pub async fn check_stack(
     state: &StackState,
     aws: &Aws,
     live: Option<LiveStack>,
     opts: &CheckOptions,
     ignore: &[Ignore],
+    config_compliant_at: Option<SystemTime>,
     calls: &Calls,
 ) -> StackCheck {
     let Some(desired) = &state.desired else {
@@ -183,6 +210,22 @@ pub async fn check_stack(
         Err(e) => return check.fail(e.to_string()),
     };
     check.pending = pending::pending(&deployed.desired, desired);
+
+    // AWS Config ran CloudFormation's detection recently and found no drift,
+    // and nothing was deployed since: trust it rather than detect again.
+    // Deep checks and single resources see what Config cannot, so never skip them.
+    let trustable = !(opts.deep || state.spec.deep) && opts.resource.is_none();
+    if let Some(at) = config_compliant_at
+        && trustable
+        && live.last_updated.is_none_or(|updated| updated <= at)
+    {
+        check.config_verdict = Some(ConfigVerdict {
+            rule: live::DRIFT_RULE.to_string(),
+            evaluated_at: rfc3339(at),
+        });
+        check.locate(state);
+        return check.settle();
+    }
 
     // Drift: CloudFormation's detection, or Cloud Control with `deep`.
     let schema = SchemaFacts::embedded();

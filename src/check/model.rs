@@ -67,7 +67,19 @@ pub struct StackCheck {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped_reason: Option<String>,
+    /// Set when drift detection was skipped because AWS Config's drift rule
+    /// found the stack compliant recently (`check --trust-config`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_verdict: Option<ConfigVerdict>,
     pub api_calls: BTreeMap<&'static str, u64>,
+}
+
+/// AWS Config's recent COMPLIANT result that stood in for a drift detection.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigVerdict {
+    pub rule: String,
+    /// When the rule's evaluation (its drift detection) started.
+    pub evaluated_at: String,
 }
 
 /// A change a deploy of the committed template would make.
@@ -137,6 +149,7 @@ impl StackCheck {
             drift: Vec::new(),
             error: None,
             skipped_reason: None,
+            config_verdict: None,
             api_calls: BTreeMap::new(),
         }
     }

@@ -40,6 +40,11 @@ pub struct CheckArgs {
     /// Skip looking up who changed drifted resources in CloudTrail.
     #[arg(long)]
     pub no_attribution: bool,
+    /// Skip drift detection for stacks AWS Config's drift rule (deployed by
+    /// `driftsync bootstrap`) found compliant within this age and since their
+    /// last update, e.g. 1h. Pending changes are still checked.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub trust_config: Option<Duration>,
 }
 
 pub(super) fn run(g: &GlobalArgs, args: &CheckArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
@@ -67,6 +72,7 @@ pub(super) fn run(g: &GlobalArgs, args: &CheckArgs, out: &mut Out) -> anyhow::Re
             ..DetectOptions::default()
         },
         attribution: !args.no_attribution,
+        trust_config: args.trust_config,
         ..CheckOptions::default()
     };
     let total = if args.stacks.is_empty() {

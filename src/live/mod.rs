@@ -11,6 +11,7 @@
 mod account;
 mod cfn;
 mod cloudcontrol;
+mod compliance;
 mod detect;
 mod stats;
 mod trail;
@@ -26,6 +27,7 @@ pub use cfn::{
     LiveStack, StackResource, StackStatusClass, describe_stacks, get_template, list_resources,
 };
 pub use cloudcontrol::read_resource;
+pub use compliance::{DRIFT_RULE, compliant_stacks};
 pub use detect::{
     DetectOptions, ResourceDrift, StackDrift, detect_resource_drift, detect_resource_drift_in,
     detect_stack_drift,

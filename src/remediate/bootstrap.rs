@@ -16,7 +16,7 @@ use crate::template::schema::SchemaFacts;
 /// The bootstrap stack's name.
 pub const STACK_NAME: &str = "driftsync-bootstrap";
 /// The Config rule that runs CloudFormation drift detection.
-pub const DRIFT_RULE: &str = "driftsync-stack-drift";
+pub use crate::live::DRIFT_RULE;
 /// The process-check rule `sync` publishes its verdicts to.
 pub const VERDICT_RULE: &str = "driftsync-in-sync";
 /// The runbook that reverts one stack's drift with a REVERT_DRIFT change set.

@@ -88,6 +88,16 @@ fn stack(out: &mut String, s: &StackCheck) {
         dim(&format!("({place})")),
         verdict
     );
+    if let Some(v) = &s.config_verdict {
+        let _ = writeln!(
+            out,
+            "  {}",
+            dim(&format!(
+                "drift not detected again: AWS Config rule {} found it compliant at {}",
+                v.rule, v.evaluated_at
+            ))
+        );
+    }
     for r in s.drift.iter().filter(|r| r.status != "NOT_CHECKED") {
         let sign = match r.status.as_str() {
             "DELETED" => red("-"),

@@ -414,28 +414,7 @@ fn bootstrap_deploys_the_runbooks_and_rules_reverts_run_through_the_runbook_and_
     assert_eq!(code, 0, "idempotent: {out}");
 
     // The Config drift rule evaluates the stacks.
-    emulator().boto3(
-        &s.account,
-        "config",
-        "start_config_rules_evaluation",
-        json!({"ConfigRuleNames": ["driftsync-stack-drift"]}),
-    );
-    let mut found = Value::Null;
-    for _ in 0..100 {
-        found = emulator().boto3(
-            &s.account,
-            "config",
-            "get_compliance_details_by_config_rule",
-            json!({"ConfigRuleName": "driftsync-stack-drift"}),
-        );
-        if found["EvaluationResults"]
-            .as_array()
-            .is_some_and(|r| r.len() >= 3)
-        {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let found = evaluate_drift_rule(&s.account);
     assert!(
         found["EvaluationResults"]
             .as_array()
@@ -470,4 +449,76 @@ fn bootstrap_deploys_the_runbooks_and_rules_reverts_run_through_the_runbook_and_
         "{verdict}"
     );
     let _ = Path::new(".");
+}
+
+/// Runs the bootstrap's Config drift rule and waits for its three results.
+fn evaluate_drift_rule(account: &Account) -> Value {
+    emulator().boto3(
+        account,
+        "config",
+        "start_config_rules_evaluation",
+        json!({"ConfigRuleNames": ["driftsync-stack-drift"]}),
+    );
+    let mut found = Value::Null;
+    for _ in 0..100 {
+        found = emulator().boto3(
+            account,
+            "config",
+            "get_compliance_details_by_config_rule",
+            json!({"ConfigRuleName": "driftsync-stack-drift"}),
+        );
+        if found["EvaluationResults"]
+            .as_array()
+            .is_some_and(|r| r.len() >= 3)
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    found
+}
+
+#[test]
+fn check_trusts_a_fresh_compliant_config_verdict_and_detects_only_the_other_stacks() {
+    let s = scenario_with(None);
+    let dir = s.repo.path();
+    let (out, err, code) = driftsync_as(&s.account, dir, &["bootstrap"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    evaluate_drift_rule(&s.account);
+
+    let detections = || emulator().calls(&s.account, "DetectStackDrift");
+    let before = detections();
+    let (out, err, code) = driftsync_as(
+        &s.account,
+        dir,
+        &["check", "--trust-config", "1h", "-o", "json"],
+    );
+    assert_eq!(code, 2, "{out}\n{err}");
+    let report = json_of(&out);
+    let stacks = report["stacks"].as_array().unwrap();
+    let status = |name: &str| {
+        let st = stacks.iter().find(|x| x["name"] == name).unwrap();
+        (st["status"].clone(), st["config_verdict"]["rule"].clone())
+    };
+    // Config found web-sg drifted: it is detected (and drifted); the other
+    // two are trusted compliant and cost no detection.
+    assert_eq!(status("web-sg"), (json!("DRIFTED"), Value::Null), "{out}");
+    assert_eq!(
+        status("app-config"),
+        (json!("IN_SYNC"), json!("driftsync-stack-drift")),
+        "{out}"
+    );
+    assert_eq!(status("events").1, json!("driftsync-stack-drift"), "{out}");
+    assert_eq!(detections() - before, 1, "{out}");
+
+    // A stale verdict is not trusted: every stack is detected again.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let before = detections();
+    let (out, _, _) = driftsync_as(
+        &s.account,
+        dir,
+        &["check", "--trust-config", "1s", "-o", "json"],
+    );
+    assert!(!out.contains("config_verdict"), "{out}");
+    assert_eq!(detections() - before, 3, "{out}");
 }
