@@ -142,6 +142,7 @@ pub(super) fn stack(
         drift,
         error: None,
         skipped_reason: None,
+        config_verdict: None,
         api_calls: BTreeMap::new(),
     }
 }
