@@ -4,7 +4,7 @@
 //! in the audit log for every decision and action.
 
 use std::sync::Mutex;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use serde::Serialize;
 use serde_json::json;
@@ -48,6 +48,10 @@ pub struct StepOutcome {
     /// For reverts: whether a fresh detection found the properties in sync.
     pub verified: Option<bool>,
     pub detail: serde_json::Value,
+    /// Time spent changing AWS (the revert or change set, waits included).
+    pub act_ms: Option<u64>,
+    /// Time spent detecting drift again to verify it.
+    pub verify_ms: Option<u64>,
     /// Stack events seen while a change set ran.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<StackEvent>,
@@ -61,6 +65,8 @@ impl StepOutcome {
             reason,
             verified: None,
             detail: json!({}),
+            act_ms: None,
+            verify_ms: None,
             events: Vec::new(),
         }
     }
@@ -301,7 +307,10 @@ async fn run_step(
             );
         }
     };
-    let outcome = execute(clients, state, check, step, index, opts, calls).await;
+    let started = Instant::now();
+    let mut outcome = execute(clients, state, check, step, index, opts, calls).await;
+    let spent = started.elapsed().as_millis() as u64;
+    outcome.act_ms = Some(spent.saturating_sub(outcome.verify_ms.unwrap_or(0)));
     let finished = match outcome.result {
         StepResult::Applied | StepResult::NoChanges => Outcome::Succeeded,
         StepResult::Refused => Outcome::Refused {
@@ -375,7 +384,9 @@ async fn execute(
                 Ok(RevertOutcome::Applied { request }) => {
                     let mut o = StepOutcome::new(index, StepResult::Applied, None);
                     o.detail = json!({"request": request});
+                    let t = Instant::now();
                     o.verified = verify(clients, check, logical_id, paths, calls).await;
+                    o.verify_ms = Some(t.elapsed().as_millis() as u64);
                     if o.verified == Some(false) {
                         o.reason = Some(
                             "applied, but a fresh detection still finds the properties drifted"
@@ -406,11 +417,13 @@ async fn execute(
             );
             let mut o = run_change_set(clients, &req, index, calls).await;
             if o.result == StepResult::Applied {
+                let t = Instant::now();
                 let mut all = true;
                 for r in resources {
                     all &= verify(clients, check, r, &[], calls).await.unwrap_or(true);
                 }
                 o.verified = Some(all);
+                o.verify_ms = Some(t.elapsed().as_millis() as u64);
             }
             o
         }

@@ -71,7 +71,18 @@ pub struct SyncSummary {
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncStats {
     pub duration_ms: u64,
+    /// Where the time went: checking (live state, pending, drift), deciding
+    /// (state, policy, plan), acting on AWS, and verifying reverts.
+    pub phases_ms: Phases,
     pub api_calls: std::collections::BTreeMap<&'static str, u64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Phases {
+    pub detect: u64,
+    pub decide: u64,
+    pub act: u64,
+    pub verify: u64,
 }
 
 /// One stack: its plan and, with `--apply`, how each step went.
@@ -94,10 +105,20 @@ pub async fn run(
 ) -> SyncReport {
     let started = Instant::now();
     let report = check::run(snapshot, aws, &opts.check, &|_| {}).await;
+    let mut phases = Phases {
+        detect: started.elapsed().as_millis() as u64,
+        ..Phases::default()
+    };
     let calls = Calls::default();
     let mut stacks = Vec::with_capacity(report.stacks.len());
     for stack in &report.stacks {
-        stacks.push(sync_stack(snapshot, aws, store, policy, stack, opts, &calls).await);
+        let (s, decide) = sync_stack(snapshot, aws, store, policy, stack, opts, &calls).await;
+        phases.decide += decide.as_millis() as u64;
+        for o in &s.outcomes {
+            phases.act += o.act_ms.unwrap_or(0);
+            phases.verify += o.verify_ms.unwrap_or(0);
+        }
+        stacks.push(s);
     }
     if opts.apply && opts.publish_verdicts {
         verdict::publish_all(aws, snapshot, &stacks, &calls).await;
@@ -116,6 +137,7 @@ pub async fn run(
         stacks,
         stats: SyncStats {
             duration_ms: started.elapsed().as_millis() as u64,
+            phases_ms: phases,
             api_calls,
         },
     }
@@ -218,8 +240,9 @@ async fn sync_stack(
     check: &StackCheck,
     opts: &SyncOptions,
     calls: &Calls,
-) -> StackSync {
+) -> (StackSync, Duration) {
     let now = SystemTime::now();
+    let deciding = Instant::now();
     let limits = policy.limits(&check.name);
     let keys = drift_keys(check);
     let mut epochs: HashMap<String, String> = HashMap::new();
@@ -280,13 +303,15 @@ async fn sync_stack(
     let plan = plan::build(check, &decisions, &snapshot.revision.sha, &|logical_id| {
         epochs.get(logical_id).cloned().unwrap_or_default()
     });
+    let decided = deciding.elapsed();
     let mut outcomes = Vec::new();
     if opts.apply && !plan.steps.is_empty() {
         outcomes = apply::apply_plan(snapshot, aws, store, &plan, check, opts, calls).await;
     }
-    StackSync {
+    let synced = StackSync {
         plan,
         outcomes,
         drift_age_secs: ages,
-    }
+    };
+    (synced, decided)
 }
