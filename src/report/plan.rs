@@ -6,6 +6,7 @@ use std::fmt::Write;
 use super::style::{bold, dim, green, red, yellow};
 use crate::config::Action;
 use crate::plan::Step;
+use crate::policy::RuleRef;
 use crate::sync::{StackSync, StepOutcome, StepResult, SyncReport};
 
 fn action_word(a: Action) -> &'static str {
@@ -200,7 +201,14 @@ fn stack(out: &mut String, s: &StackSync) {
                     Action::Revert | Action::Reapply => yellow(a),
                     _ => a.to_string(),
                 };
-                format!("{word} {}", dim(&format!("({}: {})", d.rule, d.reason)))
+                // A guard's message is printed on its own line below.
+                let why = match d.rule {
+                    RuleRef::Guard { .. } => {
+                        format!("({}: a guard violation is always reverted)", d.rule)
+                    }
+                    _ => format!("({}: {})", d.rule, d.reason),
+                };
+                format!("{word} {}", dim(&why))
             }
         };
         let _ = writeln!(
