@@ -155,6 +155,14 @@ pub fn render(report: &SyncReport, revision_line: &str) -> String {
     out
 }
 
+/// A drift's age to the minute (`3h 2m`), or `<1m`.
+fn age_text(secs: u64) -> String {
+    if secs < 60 {
+        return "<1m".into();
+    }
+    humantime::format_duration(std::time::Duration::from_secs(secs - secs % 60)).to_string()
+}
+
 fn stack(out: &mut String, s: &StackSync) {
     let p = &s.plan;
     let place = p
@@ -211,9 +219,21 @@ fn stack(out: &mut String, s: &StackSync) {
                 format!("{word} {}", dim(&why))
             }
         };
+        let age = s
+            .drift_age_secs
+            .get(&format!(
+                "{} {}",
+                d.logical_id,
+                d.property_path
+                    .as_ref()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default()
+            ))
+            .map(|secs| dim(&format!(" (drifted for {})", age_text(*secs))))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "  {} {} {} → {verdict}",
+            "  {} {} {}{age} → {verdict}",
             dim(&kind),
             bold(&d.logical_id),
             path

@@ -281,6 +281,14 @@ fn a_flip_flop_stops_after_the_limit_and_names_the_competing_actor() {
         "{out}"
     );
     assert_eq!(ingress(&s.account, &s.group_id).len(), 2, "no third revert");
+
+    // The drift stays open, and the plan says for how long.
+    let (out, _, code) = driftsync_as(&s.account, dir, &["plan", "--stack", "web-sg"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("WebSg /SecurityGroupIngress/1 (drifted for <1m)"),
+        "{out}"
+    );
 }
 
 #[test]
