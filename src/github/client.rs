@@ -15,12 +15,28 @@ use super::{Auth, GithubError, Repository, wire};
 ///
 /// With [`Auth::App`], every request carries an installation token scoped
 /// to this repository, minted on first use and renewed before it expires.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct GithubClient {
     crab: Octocrab,
     repo: Repository,
     /// The personal token, for [`GithubClient::git_token`]; `None` for an App.
     token: Option<SecretString>,
+}
+
+/// Only the repository and the kind of credential: what octocrab's own
+/// `Debug` shows of a credential is not ours to vouch for.
+impl std::fmt::Debug for GithubClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let auth = if self.token.is_some() {
+            "token"
+        } else {
+            "GitHub App"
+        };
+        f.debug_struct("GithubClient")
+            .field("repository", &self.repo.to_string())
+            .field("auth", &auth)
+            .finish_non_exhaustive()
+    }
 }
 
 impl GithubClient {

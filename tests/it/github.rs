@@ -210,7 +210,27 @@ async fn a_failed_review_request_says_the_pull_request_is_open_anyway() {
     assert!(fake.pull(1).open);
 }
 
-/// A `tracing` writer that keeps everything logged, at every level.
+/// Everything driftsync and octocrab log, at every level, from every test in
+/// this binary. Global, because a thread-scoped subscriber misses events
+/// whose callsites other test threads registered first.
+fn capture_logs() -> Captured {
+    static LOGS: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "driftsync=trace,octocrab=trace",
+            ))
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .init();
+        captured
+    })
+    .clone()
+}
+
+/// A `tracing` writer that keeps what it is given.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
@@ -226,14 +246,7 @@ impl Write for Captured {
 
 #[tokio::test]
 async fn a_rejected_token_fails_with_the_operation_and_never_shows_the_token() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || sink.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
+    let captured = capture_logs();
     let fake = GithubFake::start("", "ghp_theonlyvalidtoken").await;
     let client = token_client(&fake).await;
     let err = client
@@ -278,6 +291,11 @@ async fn github_app_authentication_uses_an_installation_token_scoped_to_the_repo
     assert_eq!(fake.token_scope(), Some(serde_json::json!(["infra"])));
     let token = client.git_token().await.unwrap();
     assert_eq!(token.expose_secret(), INSTALLATION_TOKEN);
+    let shown = format!("{client:?}");
+    assert!(
+        !shown.contains(INSTALLATION_TOKEN) && !shown.contains("PRIVATE"),
+        "{shown}"
+    );
     let lines = fake.request_lines().await;
     assert_eq!(lines[0], "GET /api/v3/repos/acme/infra/installation");
     assert_eq!(lines[1], "POST /api/v3/app/installations/77/access_tokens");
