@@ -168,6 +168,7 @@ impl GithubClient {
         head: &str,
         comment: &str,
     ) -> Result<PrOutcome, GithubError> {
+        check_head(head)?;
         let Some(pr) = self.find_open(head).await? else {
             return Ok(PrOutcome::NothingToClose);
         };
@@ -303,14 +304,22 @@ fn check_spec(spec: &PullRequestSpec) -> Result<(), GithubError> {
         head: spec.head.clone(),
         reason: reason.to_string(),
     };
-    if spec.head.trim().is_empty() || spec.head.contains(char::is_whitespace) {
-        return Err(invalid("the head branch is empty or has spaces"));
-    }
+    check_head(&spec.head)?;
     if spec.base.trim().is_empty() {
         return Err(invalid("the base branch is empty"));
     }
     if spec.title.trim().is_empty() {
         return Err(invalid("the title is empty"));
+    }
+    Ok(())
+}
+
+fn check_head(head: &str) -> Result<(), GithubError> {
+    if head.trim().is_empty() || head.contains(char::is_whitespace) {
+        return Err(GithubError::InvalidPullRequest {
+            head: head.to_string(),
+            reason: "the head branch is empty or has spaces".into(),
+        });
     }
     Ok(())
 }
@@ -382,5 +391,22 @@ mod tests {
         ] {
             assert!(check_spec(&bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn closing_with_an_empty_head_is_refused_before_any_request() {
+        // Nothing listens on port 9: a request would fail differently.
+        let client = GithubClient::connect(
+            "http://127.0.0.1:9",
+            "acme/infra".parse().unwrap(),
+            crate::github::Auth::Token("ghp_x".to_string().into()),
+        )
+        .await
+        .unwrap();
+        let err = client.close_pull_request(" ", "gone").await.unwrap_err();
+        assert!(
+            matches!(err, GithubError::InvalidPullRequest { .. }),
+            "{err:?}"
+        );
     }
 }
