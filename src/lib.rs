@@ -14,7 +14,8 @@
 //!
 //! `doc`, `template`, `drift`, `policy`, `plan` and `report` are pure (no
 //! I/O); `source` is the only module that reads git; `live` reads AWS and
-//! `remediate` writes it; `store` is the only one that keeps state on disk
+//! `remediate` writes it; `github` opens, updates and closes codify pull
+//! requests; `store` is the only one that keeps state on disk
 //! (SQLite and the audit log); the CLI (`cli`) is the only place that prints
 //! or exits.
 
@@ -23,6 +24,7 @@ pub mod cli;
 pub mod config;
 pub mod doc;
 pub mod drift;
+pub mod github;
 pub mod live;
 pub mod load;
 pub mod plan;

@@ -5,6 +5,7 @@
 //! repository), parameter files. It must not read files or git itself: the
 //! caller hands it text (see `source`), which keeps it pure and testable.
 
+mod github;
 mod model;
 mod policy;
 mod policy_model;
@@ -14,6 +15,7 @@ use indexmap::IndexMap;
 
 use crate::doc::{self, Location, Node, NodeKind};
 use crate::source;
+pub use github::{GithubSettings, RawGithub};
 pub use model::{Capability, Defaults, IgnoreRule, RawConfig, RawStack};
 pub use policy::{
     BreakGlassWindow, LimitSettings, PolicyRule, PolicySettings, Subject, parse_rfc3339,
@@ -39,6 +41,8 @@ pub struct Config {
     pub guards: Vec<String>,
     /// Where each guard's `file` is written (parallel to `guards`).
     pub guard_locations: Vec<Location>,
+    /// The `github:` section, when there is one.
+    pub github: Option<GithubSettings>,
 }
 
 /// Everything driftsync needs to know about one stack.
@@ -217,6 +221,11 @@ impl Config {
                 )
             })
             .collect::<Result<_, _>>()?;
+        let github = raw
+            .github
+            .as_ref()
+            .map(|g| github::compile(g, &root, path))
+            .transpose()?;
         Ok(Config {
             path: path.to_string(),
             stacks,
@@ -224,6 +233,7 @@ impl Config {
             policy: compiled.policy,
             guards: compiled.guards,
             guard_locations: compiled.guard_locations,
+            github,
         })
     }
 

@@ -5,6 +5,7 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::github::RawGithub;
 use super::policy_model::{RawGuard, RawPolicy};
 
 /// The repo config, `driftsync.yaml` at the root of the infra repository.
@@ -30,6 +31,9 @@ pub struct RawConfig {
     /// every drifted resource. A violation is always reverted.
     #[serde(default)]
     pub guards: Vec<RawGuard>,
+    /// Where codify pull requests are opened, and who is asked to review
+    /// them. Credentials come from the environment, never from here.
+    pub github: Option<RawGithub>,
 }
 
 /// Settings shared by every stack.

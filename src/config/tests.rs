@@ -304,3 +304,63 @@ fn rfc3339_times_may_carry_an_offset() {
     assert!(parse_rfc3339("2026-12-01").is_err());
     assert!(parse_rfc3339("").is_err());
 }
+
+const GITHUB: &str = "version: 1\ndefaults: {region: us-east-1}\nstacks:\n  - {name: a, template: a.yaml}\ngithub:\n  repository: acme/infra\n  labels: [drift]\n  reviewers: [alice, '@acme/platform']\n  assignees: [bob]\n";
+
+#[test]
+fn the_github_section_defaults_to_github_com() {
+    let g = parse(GITHUB).unwrap().github.unwrap();
+    assert_eq!(g.repository.to_string(), "acme/infra");
+    assert_eq!(g.api_url, "https://api.github.com");
+    assert_eq!(g.labels, ["drift"]);
+    assert_eq!(g.reviewers, ["alice", "@acme/platform"]);
+    assert_eq!(g.assignees, ["bob"]);
+    assert_eq!(g.location, Location { line: 6, col: 3 });
+    assert!(parse(&GITHUB.replace("github:\n", "x-github:\n")).is_err());
+    let ghes = parse(&format!(
+        "{GITHUB}  api_url: https://ghe.example.com/api/v3/\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        ghes.github.unwrap().api_url,
+        "https://ghe.example.com/api/v3"
+    );
+}
+
+#[test]
+fn github_section_errors_are_located_and_never_echo_credentials() {
+    let cases = [
+        (
+            "acme/infra",
+            "acme",
+            "6:15: \"acme\" is not a GitHub repository",
+        ),
+        ("[drift]", "['']", "7:12: \"\" is not a label name"),
+        (
+            "[alice, '@acme/platform']",
+            "[alice, 'a b']",
+            "8:22: \"a b\" is neither a GitHub login nor an org/team",
+        ),
+        (
+            "[bob]",
+            "[acme/bob]",
+            "9:15: \"acme/bob\" is not a GitHub login",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        let err = parse(&GITHUB.replacen(from, to, 1))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!("driftsync.yaml:{expected}")),
+            "{err}"
+        );
+    }
+    let err = parse(&format!(
+        "{GITHUB}  api_url: https://x:ghp_s3cr3t@ghe.example.com/api/v3\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("driftsync.yaml:10:12: "), "{err}");
+    assert!(!err.contains("s3cr3t"), "{err}");
+}

@@ -4,6 +4,8 @@ mod bad_input;
 mod check;
 mod cli;
 mod corpus;
+mod github;
+mod github_prism;
 mod source;
 mod source_http;
 mod support;

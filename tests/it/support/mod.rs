@@ -129,3 +129,4 @@ fn copy_dir(src: &std::path::Path, dest: &std::path::Path) {
 
 pub mod emulator;
 pub mod git_http;
+pub mod github_fake;
