@@ -20,6 +20,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod codify;
 pub mod config;
 pub mod doc;
 pub mod drift;

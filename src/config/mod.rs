@@ -5,6 +5,7 @@
 //! repository), parameter files. It must not read files or git itself: the
 //! caller hands it text (see `source`), which keeps it pure and testable.
 
+mod git;
 mod model;
 mod policy;
 mod policy_model;
@@ -14,6 +15,7 @@ use indexmap::IndexMap;
 
 use crate::doc::{self, Location, Node, NodeKind};
 use crate::source;
+pub use git::{GitSettings, RawGit};
 pub use model::{Capability, Defaults, IgnoreRule, RawConfig, RawStack};
 pub use policy::{
     BreakGlassWindow, LimitSettings, PolicyRule, PolicySettings, Subject, parse_rfc3339,
@@ -39,6 +41,8 @@ pub struct Config {
     pub guards: Vec<String>,
     /// Where each guard's `file` is written (parallel to `guards`).
     pub guard_locations: Vec<Location>,
+    /// The `git:` section (codify's branches).
+    pub git: GitSettings,
 }
 
 /// Everything driftsync needs to know about one stack.
@@ -217,8 +221,12 @@ impl Config {
                 )
             })
             .collect::<Result<_, _>>()?;
+        let git = git::compile(raw.git.as_ref(), path, &|key| {
+            at(&["git", key]).or(at(&["git"]))
+        })?;
         Ok(Config {
             path: path.to_string(),
+            git,
             stacks,
             ignore,
             policy: compiled.policy,

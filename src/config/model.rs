@@ -30,6 +30,8 @@ pub struct RawConfig {
     /// every drifted resource. A violation is always reverted.
     #[serde(default)]
     pub guards: Vec<RawGuard>,
+    /// Where codify pushes the branches it proposes.
+    pub git: Option<super::git::RawGit>,
 }
 
 /// Settings shared by every stack.

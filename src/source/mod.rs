@@ -192,6 +192,11 @@ impl Source {
         &self.origin
     }
 
+    /// The repository itself, for codify's branch (which writes refs of its own).
+    pub(crate) fn repository(&self) -> &Repository {
+        &self.repo
+    }
+
     /// A short description of the origin for messages.
     pub fn describe(&self) -> String {
         match &self.origin {

@@ -1,0 +1,306 @@
+//! Proposals on the example infra repository's `app-config` stack: each
+//! drifted value goes where it is written, and the proof re-resolves it.
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::check::{CheckStatus, ResourceReport, StackCheck};
+use crate::config::Config;
+use crate::drift::Difference;
+use crate::load::StackState;
+use crate::template::Template;
+use crate::template::resolve::{self, Inputs, Pseudo};
+
+const CONFIG: &str = include_str!("../../examples/infra/driftsync.yaml");
+const TEMPLATE: &str = include_str!("../../examples/infra/stacks/app-config.yaml");
+const PARAMS: &str = include_str!("../../examples/infra/params/app-config.json");
+
+fn state(template: &str) -> StackState {
+    let config = Config::parse(CONFIG, "driftsync.yaml").unwrap();
+    let spec = config.stack("app-config").unwrap().clone();
+    let t = Template::parse(template).unwrap();
+    let inputs = Inputs {
+        parameters: spec.parameters_with(Some(PARAMS)).unwrap(),
+        pseudo: Pseudo {
+            region: Some(spec.region.clone()),
+            stack_name: Some(spec.name.clone()),
+            ..Pseudo::default()
+        },
+        ..Inputs::default()
+    };
+    let desired = resolve::resolve(&t, &inputs).unwrap();
+    StackState {
+        spec,
+        template: Some(t),
+        template_text: Some(template.to_string()),
+        desired: Some(desired),
+        inputs: Some(inputs),
+        diagnostics: Vec::new(),
+    }
+}
+
+/// (logical id, type, path, kind, expected, actual)
+type Drift<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    DifferenceKind,
+    Option<&'a str>,
+    Option<&'a str>,
+);
+
+fn drifted(resources: &[Drift<'_>]) -> StackCheck {
+    let drift = resources
+        .iter()
+        .map(|(id, ty, path, kind, expected, actual)| ResourceReport {
+            logical_id: id.to_string(),
+            physical_id: None,
+            type_name: ty.to_string(),
+            status: "MODIFIED".into(),
+            differences: vec![Difference {
+                property_path: PropertyPath::parse(path),
+                kind: *kind,
+                expected: expected.map(|v| Value::String(v.into())),
+                actual: actual.map(|v| Value::String(v.into())),
+                ignored_by: None,
+            }],
+            changed_by: Vec::new(),
+            location: None,
+            checked_at: None,
+            locations: Vec::new(),
+            actual: None,
+        })
+        .collect();
+    StackCheck {
+        name: "app-config".into(),
+        region: "us-east-1".into(),
+        account: None,
+        status: CheckStatus::Drifted,
+        template: "stacks/app-config.yaml".into(),
+        stack_status: None,
+        pending: Vec::new(),
+        drift,
+        error: None,
+        skipped_reason: None,
+        api_calls: BTreeMap::new(),
+    }
+}
+
+fn propose_on(state: &StackState, check: &StackCheck) -> (Proposal, proof::Proof) {
+    let input = Input {
+        state,
+        check,
+        stack_index: 1,
+        config_path: "driftsync.yaml",
+        config_text: CONFIG,
+        parameters_text: Some(PARAMS),
+        wanted: None,
+        refused: &[],
+    };
+    let p = propose(&input).unwrap();
+    let proof = proof::prove(&p, state, "driftsync.yaml", CONFIG, Some(PARAMS), false);
+    (p, proof)
+}
+
+const SSM: &str = "AWS::SSM::Parameter";
+
+#[test]
+fn a_parameter_from_the_parameter_file_changes_there_and_only_there() {
+    let s = state(TEMPLATE);
+    let check = drifted(&[(
+        "LogLevelParam",
+        SSM,
+        "/Value",
+        DifferenceKind::NotEqual,
+        Some("info"),
+        Some("debug"),
+    )]);
+    let (p, proof) = propose_on(&s, &check);
+    assert_eq!(p.files.len(), 1, "{p:?}");
+    assert_eq!(p.files[0].path, "params/app-config.json");
+    assert_eq!(p.files[0].after, PARAMS.replace("\"info\"", "\"debug\""));
+    assert!(proof.holds, "{proof:?}");
+    assert!(p.branch().starts_with("driftsync/codify/app-config-"));
+    let patch = p.patch();
+    assert!(
+        patch.contains("-  { \"ParameterKey\": \"LogLevel\", \"ParameterValue\": \"info\" },"),
+        "{patch}"
+    );
+    assert_eq!(
+        patch
+            .lines()
+            .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+            .count(),
+        1,
+        "{patch}"
+    );
+}
+
+#[test]
+fn a_mapping_value_changes_the_mapping_entry_of_the_stacks_region() {
+    let s = state(TEMPLATE);
+    let check = drifted(&[(
+        "TimeoutParam",
+        SSM,
+        "/Value",
+        DifferenceKind::NotEqual,
+        Some("30"),
+        Some("60"),
+    )]);
+    let (p, proof) = propose_on(&s, &check);
+    assert_eq!(p.files[0].path, "stacks/app-config.yaml");
+    assert_eq!(
+        p.files[0].after,
+        TEMPLATE.replace("us-east-1: { Seconds: 30 }", "us-east-1: { Seconds: 60 }")
+    );
+    assert!(proof.holds, "{proof:?}");
+    assert_eq!(p.changes[0].via, "the mapping Timeouts/us-east-1/Seconds");
+}
+
+#[test]
+fn literals_change_in_place_and_the_same_drift_keeps_its_branch_name() {
+    let s = state(TEMPLATE);
+    let one = drifted(&[(
+        "LogLevelParam",
+        SSM,
+        "/Name",
+        DifferenceKind::NotEqual,
+        Some("/app/log-level"),
+        Some("/app/log level (INC-42)"),
+    )]);
+    let (p, proof) = propose_on(&s, &one);
+    assert_eq!(
+        p.files[0].after,
+        TEMPLATE.replace("Name: /app/log-level\n", "Name: /app/log level (INC-42)\n")
+    );
+    assert!(proof.holds);
+    let other_value = drifted(&[(
+        "LogLevelParam",
+        SSM,
+        "/Name",
+        DifferenceKind::NotEqual,
+        Some("/app/log-level"),
+        Some("x"),
+    )]);
+    let (q, _) = propose_on(&s, &other_value);
+    assert_eq!(
+        p.branch(),
+        q.branch(),
+        "new values of the same drift update one branch"
+    );
+}
+
+#[test]
+fn secrets_and_values_built_by_functions_are_left_alone_with_the_reason() {
+    let text = TEMPLATE
+        .replace(
+            "Name: /app/log-level\n",
+            "Name: !Sub \"/${AWS::StackName}/log-level\"\n",
+        )
+        .replace("    Type: Number\n", "    Type: Number\n    NoEcho: true\n");
+    let s = state(&text);
+    let check = drifted(&[
+        (
+            "LogLevelParam",
+            SSM,
+            "/Name",
+            DifferenceKind::NotEqual,
+            Some("/app-config/log-level"),
+            Some("x"),
+        ),
+        (
+            "LogLevelParam",
+            SSM,
+            "/Description",
+            DifferenceKind::NotEqual,
+            Some("Log level of the app"),
+            Some("x"),
+        ),
+        (
+            "MaxConnectionsParam",
+            SSM,
+            "/Value",
+            DifferenceKind::NotEqual,
+            Some("200"),
+            Some("300"),
+        ),
+        (
+            "TimeoutParam",
+            SSM,
+            "/Name",
+            DifferenceKind::NotEqual,
+            Some("{{resolve:ssm:/x}}"),
+            Some("y"),
+        ),
+    ]);
+    let (p, _) = propose_on(&s, &check);
+    assert!(p.is_empty(), "{p:?}");
+    let reasons: Vec<&str> = p.skipped.iter().map(|s| s.reason.as_str()).collect();
+    assert!(reasons[0].contains("built by Fn::Sub"), "{reasons:?}");
+    assert!(reasons[1].contains("write-only"), "{reasons:?}");
+    assert!(reasons[2].contains("NoEcho"), "{reasons:?}");
+    assert!(reasons[3].contains("dynamic reference"), "{reasons:?}");
+}
+
+#[test]
+fn refused_differences_are_never_written() {
+    let s = state(TEMPLATE);
+    let check = drifted(&[(
+        "LogLevelParam",
+        SSM,
+        "/Value",
+        DifferenceKind::NotEqual,
+        Some("info"),
+        Some("debug"),
+    )]);
+    let refused = vec![(
+        "LogLevelParam".to_string(),
+        PropertyPath::parse("/Value"),
+        "breaks a guard".to_string(),
+    )];
+    let input = Input {
+        state: &s,
+        check: &check,
+        stack_index: 1,
+        config_path: "driftsync.yaml",
+        config_text: CONFIG,
+        parameters_text: Some(PARAMS),
+        wanted: None,
+        refused: &refused,
+    };
+    let p = propose(&input).unwrap();
+    assert!(p.is_empty());
+    assert_eq!(p.skipped[0].reason, "breaks a guard");
+}
+
+#[test]
+fn the_pull_request_names_the_drift_and_the_proof() {
+    let s = state(TEMPLATE);
+    let check = drifted(&[(
+        "LogLevelParam",
+        SSM,
+        "/Value",
+        DifferenceKind::NotEqual,
+        Some("info"),
+        Some("debug"),
+    )]);
+    let (p, proof) = propose_on(&s, &check);
+    let pr = p.pull_request("main", Some(&proof));
+    assert_eq!(
+        pr.title,
+        "codify(app-config): keep 1 live change to LogLevelParam"
+    );
+    assert_eq!(pr.branch, p.branch());
+    assert!(
+        pr.body
+            .contains("| `LogLevelParam` | `/Value` | `\"info\"` | `\"debug\"` |"),
+        "{}",
+        pr.body
+    );
+    assert!(
+        pr.body
+            .contains("✅ `LogLevelParam /Value` now resolves to the live value"),
+        "{}",
+        pr.body
+    );
+}
