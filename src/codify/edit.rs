@@ -383,7 +383,11 @@ impl Doc<'_> {
     /// next token (past trailing comments), so its end is its last child's.
     fn value_end(&self, node: &Node) -> usize {
         match &node.kind {
-            NodeKind::Scalar(_) => node.span.end as usize,
+            // A block scalar's span runs past its trailing line breaks.
+            NodeKind::Scalar(_) => {
+                let (start, end) = (node.span.start as usize, node.span.end as usize);
+                start + self.src(start, end).trim_end().len()
+            }
             _ if self.is_flow(node) => node.span.end as usize,
             NodeKind::Map(m) => m
                 .values()

@@ -270,3 +270,13 @@ fn missing_paths_existing_keys_and_overlaps_are_errors() {
     .unwrap_err();
     assert!(matches!(e, EditError::Overlap { .. }), "{e}");
 }
+
+#[test]
+fn a_key_after_a_block_scalar_goes_after_its_text_not_after_the_next_key() {
+    let text = "P:\n  Code: |\n    line one\n    line two\n\nQ: 1\n";
+    assert_eq!(
+        yaml(text, &[at("/P/Added", Op::Add(json!("x")))]),
+        "P:\n  Code: |\n    line one\n    line two\n  Added: x\n\nQ: 1\n"
+    );
+    assert_eq!(yaml(text, &[at("/P/Code", Op::Remove)]), "P:\n\nQ: 1\n");
+}
