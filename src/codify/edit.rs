@@ -417,12 +417,11 @@ impl Doc<'_> {
         self.text[self.line_start(at)..at].chars().count()
     }
 
-    /// The `-` that introduces the list item starting at `at` on its line.
+    /// The `-` that introduces the list item starting at `at` (on its line,
+    /// or alone on a line above it).
     fn dash_before(&self, at: usize) -> Option<usize> {
-        let ls = self.line_start(at);
-        let before = &self.text[ls..at];
-        let i = before.rfind('-')?;
-        before[i + 1..].trim().is_empty().then_some(ls + i)
+        let before = self.text[..at.min(self.text.len())].trim_end();
+        before.ends_with('-').then(|| before.len() - 1)
     }
 }
 

@@ -304,3 +304,98 @@ fn the_pull_request_names_the_drift_and_the_proof() {
         pr.body
     );
 }
+
+const EVENTS: &str = include_str!("../../examples/infra/stacks/events.yaml");
+
+fn events_state(template: &str, config: &str) -> StackState {
+    let config = Config::parse(config, "driftsync.yaml").unwrap();
+    let spec = config.stack("events").unwrap().clone();
+    let t = Template::parse(template).unwrap();
+    let inputs = Inputs {
+        parameters: spec.parameters_with(None).unwrap(),
+        pseudo: Pseudo {
+            region: Some(spec.region.clone()),
+            stack_name: Some(spec.name.clone()),
+            ..Pseudo::default()
+        },
+        ..Inputs::default()
+    };
+    StackState {
+        desired: Some(resolve::resolve(&t, &inputs).unwrap()),
+        spec,
+        template: Some(t),
+        template_text: Some(template.to_string()),
+        inputs: Some(inputs),
+        diagnostics: Vec::new(),
+    }
+}
+
+fn events_drift(actual: &str) -> StackCheck {
+    let mut c = drifted(&[(
+        "OrdersQueue",
+        "AWS::SQS::Queue",
+        "/MessageRetentionPeriod",
+        DifferenceKind::NotEqual,
+        Some("1209600"),
+        Some(actual),
+    )]);
+    c.name = "events".into();
+    c
+}
+
+fn propose_events(s: &StackState, config: &str, check: &StackCheck) -> (Proposal, proof::Proof) {
+    let input = Input {
+        state: s,
+        check,
+        stack_index: 2,
+        config_path: "driftsync.yaml",
+        config_text: config,
+        parameters_text: None,
+        wanted: None,
+        refused: &[],
+    };
+    let p = propose(&input).unwrap();
+    let proof = proof::prove(&p, s, "driftsync.yaml", config, None, false);
+    (p, proof)
+}
+
+#[test]
+fn an_inline_parameter_changes_in_the_config_and_its_comment_stays() {
+    let s = events_state(EVENTS, CONFIG);
+    let (p, proof) = propose_events(&s, CONFIG, &events_drift("345600"));
+    assert_eq!(p.files.len(), 1);
+    assert_eq!(p.files[0].path, "driftsync.yaml");
+    assert_eq!(
+        p.files[0].after,
+        CONFIG.replace(
+            "RetentionSeconds: 1209600   # 14 days",
+            "RetentionSeconds: 345600   # 14 days"
+        )
+    );
+    assert!(proof.holds, "{proof:?}");
+}
+
+#[test]
+fn a_parameter_default_changes_when_nothing_else_gives_the_value() {
+    let config = CONFIG.replace(
+        "    parameters:\n      RetentionSeconds: 1209600   # 14 days\n",
+        "",
+    );
+    let template = EVENTS.replace(
+        "    MaxValue: 1209600\n",
+        "    MaxValue: 1209600\n    Default: 1209600 # two weeks\n",
+    );
+    let s = events_state(&template, &config);
+    let (p, proof) = propose_events(&s, &config, &events_drift("345600"));
+    assert_eq!(
+        p.files[0].after,
+        template.replace(
+            "Default: 1209600 # two weeks",
+            "Default: 345600 # two weeks"
+        )
+    );
+    assert!(proof.holds, "{proof:?}");
+    // A value outside the parameter's constraints does not prove.
+    let (_, proof) = propose_events(&s, &config, &events_drift("30"));
+    assert!(!proof.holds && proof.error.is_some(), "{proof:?}");
+}

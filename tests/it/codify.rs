@@ -202,6 +202,118 @@ fn synthetic_drift_in_every_corpus_template_changes_only_its_lines_and_keeps_eve
     assert!(tried["yaml"] > 150 && tried["json"] > 100, "{tried:?}");
 }
 
+/// The first resource property that is a list of two or more maps (Tags,
+/// rules, ...): (logical id, property name).
+fn pick_list(root: &Node) -> Option<(String, String)> {
+    let resources = root.as_map()?.get("Resources")?.value.as_map()?;
+    for (id, r) in resources {
+        let Some(props) = r
+            .value
+            .as_map()
+            .and_then(|m| m.get("Properties"))
+            .and_then(|p| p.value.as_map())
+        else {
+            continue;
+        };
+        for (k, e) in props {
+            if e.value.tag.is_none()
+                && e.value.as_seq().is_some_and(|items| {
+                    items.len() >= 2
+                        && items.iter().all(|i| {
+                            i.tag.is_none()
+                                && i.as_map().is_some_and(|m| {
+                                    !m.is_empty()
+                                        && !m.keys().any(|k| k.starts_with("Fn::") || k == "Ref")
+                                })
+                        })
+                })
+            {
+                return Some((id.clone(), k.clone()));
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn list_items_added_and_removed_in_corpus_templates_touch_only_their_own_lines() {
+    let mut tried = 0;
+    for rel in corpus_templates() {
+        let text = std::fs::read_to_string(corpus_dir().join(&rel)).unwrap();
+        let format = Format::sniff(&text);
+        let Ok(root) = doc::parse(&text, format) else {
+            continue;
+        };
+        let Some((id, key)) = pick_list(&root) else {
+            continue;
+        };
+        tried += 1;
+        let name = rel.display();
+        let list = vec![
+            Segment::Key("Resources".into()),
+            Segment::Key(id),
+            Segment::Key("Properties".into()),
+            Segment::Key(key),
+        ];
+        let items = at(&root, &list).and_then(Node::as_seq).unwrap().to_vec();
+        let count = items.len();
+
+        // ADD at the end: the new item's lines, and in JSON the comma before it.
+        let item = json!({"Key": "driftsync", "Value": "added"});
+        let end = [list.clone(), vec![Segment::Index(count)]].concat();
+        let after = apply(
+            &text,
+            format,
+            &[Edit {
+                path: end.clone(),
+                op: Op::Add(item.clone()),
+            }],
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (gone, added) = (only_in(&text, &after), only_in(&after, &text));
+        assert!(
+            gone.len() <= 1 && (1..=3).contains(&added.len()),
+            "{name}: {gone:?} {added:?}"
+        );
+        assert!(gone.iter().all(|l| !is_comment(l)), "{name}: {gone:?}");
+        let reread = doc::parse(&after, format).unwrap_or_else(|e| panic!("{name}: {e}\n{after}"));
+        assert_eq!(
+            at(&reread, &list).and_then(Node::as_seq).map(<[Node]>::len),
+            Some(count + 1),
+            "{name}"
+        );
+        assert_eq!(at(&reread, &end).map(Node::to_json), Some(item), "{name}");
+
+        // REMOVE the first item: only lines of that item (or the one it shares).
+        let first = [list.clone(), vec![Segment::Index(0)]].concat();
+        let after = apply(
+            &text,
+            format,
+            &[Edit {
+                path: first,
+                op: Op::Remove,
+            }],
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let region: Vec<&str> = text
+            .lines()
+            .skip(items[0].span.line as usize - 2)
+            .take((items[1].span.line - items[0].span.line) as usize + 2)
+            .collect();
+        let (gone, added) = (only_in(&text, &after), only_in(&after, &text));
+        assert!(added.len() <= 1, "{name}: {added:?}");
+        assert!(
+            gone.iter().all(|l| region.contains(l)),
+            "{name}: {gone:?} outside {region:?}"
+        );
+        let reread = doc::parse(&after, format).unwrap_or_else(|e| panic!("{name}: {e}\n{after}"));
+        let left = at(&reread, &list).and_then(Node::as_seq).unwrap();
+        assert_eq!(left.len(), count - 1, "{name}");
+        assert_eq!(left[0].to_json(), items[1].to_json(), "{name}");
+    }
+    assert!(tried > 100, "{tried}");
+}
+
 // ---- the branch over file:// and smart HTTP -------------------------------
 
 fn infra_repo() -> (TestRepo, String) {
