@@ -40,6 +40,17 @@ fn only_in<'a>(a: &'a str, b: &'a str) -> Vec<&'a str> {
     out
 }
 
+/// One edit to a corpus template, which must apply.
+fn splice(
+    text: &str,
+    format: Format,
+    path: Vec<Segment>,
+    op: Op,
+    name: &dyn std::fmt::Display,
+) -> String {
+    apply(text, format, &[Edit { path, op }]).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
 fn is_comment(line: &str) -> bool {
     line.trim_start().starts_with('#') || line.contains(" #")
 }
@@ -115,15 +126,7 @@ fn synthetic_drift_in_every_corpus_template_changes_only_its_lines_and_keeps_eve
 
         // NOT_EQUAL: exactly one line differs.
         let new = json!("driftsync codified value");
-        let after = apply(
-            &text,
-            format,
-            &[Edit {
-                path: path.clone(),
-                op: Op::Replace(new.clone()),
-            }],
-        )
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let after = splice(&text, format, path.clone(), Op::Replace(new.clone()), &name);
         let (gone, added) = (only_in(&text, &after), only_in(&after, &text));
         assert_eq!(
             (gone.len(), added.len()),
@@ -150,15 +153,13 @@ fn synthetic_drift_in_every_corpus_template_changes_only_its_lines_and_keeps_eve
 
         // ADD: one new line (and, in JSON, the comma of the line before).
         let added_path = [base.clone(), vec![Segment::Key("DriftsyncAdded".into())]].concat();
-        let after = apply(
+        let after = splice(
             &text,
             format,
-            &[Edit {
-                path: added_path.clone(),
-                op: Op::Add(json!({"Key": "k", "Value": 1})),
-            }],
-        )
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+            added_path.clone(),
+            Op::Add(json!({"Key": "k", "Value": 1})),
+            &name,
+        );
         let (gone, added) = (only_in(&text, &after), only_in(&after, &text));
         assert!(
             gone.len() <= 1 && (1..=4).contains(&added.len()),
@@ -173,15 +174,7 @@ fn synthetic_drift_in_every_corpus_template_changes_only_its_lines_and_keeps_eve
         );
 
         // REMOVE: the property's line goes (in JSON, perhaps a comma too).
-        let after = apply(
-            &text,
-            format,
-            &[Edit {
-                path: path.clone(),
-                op: Op::Remove,
-            }],
-        )
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let after = splice(&text, format, path.clone(), Op::Remove, &name);
         let (gone, added) = (only_in(&text, &after), only_in(&after, &text));
         assert!(
             (1..=2).contains(&gone.len()) && added.len() <= 1,
@@ -261,15 +254,7 @@ fn list_items_added_and_removed_in_corpus_templates_touch_only_their_own_lines()
         // ADD at the end: the new item's lines, and in JSON the comma before it.
         let item = json!({"Key": "driftsync", "Value": "added"});
         let end = [list.clone(), vec![Segment::Index(count)]].concat();
-        let after = apply(
-            &text,
-            format,
-            &[Edit {
-                path: end.clone(),
-                op: Op::Add(item.clone()),
-            }],
-        )
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let after = splice(&text, format, end.clone(), Op::Add(item.clone()), &name);
         let (gone, added) = (only_in(&text, &after), only_in(&after, &text));
         assert!(
             gone.len() <= 1 && (1..=3).contains(&added.len()),
@@ -286,15 +271,7 @@ fn list_items_added_and_removed_in_corpus_templates_touch_only_their_own_lines()
 
         // REMOVE the first item: only lines of that item (or the one it shares).
         let first = [list.clone(), vec![Segment::Index(0)]].concat();
-        let after = apply(
-            &text,
-            format,
-            &[Edit {
-                path: first,
-                op: Op::Remove,
-            }],
-        )
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let after = splice(&text, format, first, Op::Remove, &name);
         let region: Vec<&str> = text
             .lines()
             .skip(items[0].span.line as usize - 2)
