@@ -26,7 +26,7 @@ pub struct Proof {
     /// Why the edited files could not be re-read, when they could not.
     pub error: Option<String>,
     pub checks: Vec<Check>,
-    /// `None` when cfn-lint is not installed.
+    /// `None` when cfn-lint is not installed or was not asked for.
     pub lint: Option<Lint>,
 }
 
@@ -163,7 +163,9 @@ impl Proof {
             ));
         }
         match &self.lint {
-            None => out.push_str("- cfn-lint is not installed; not linted\n"),
+            None => out.push_str(
+                "- cfn-lint not run (not installed, or the template itself is unchanged)\n",
+            ),
             Some(l) if l.error.is_some() => out.push_str(&format!(
                 "- cfn-lint could not run: {}\n",
                 l.error.as_deref().unwrap_or_default()
@@ -189,7 +191,10 @@ fn cfn_lint(before: &str, after: &str, name: &str) -> Option<Lint> {
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("yaml");
-    let dir = std::env::temp_dir().join(format!("driftsync-lint-{}", std::process::id()));
+    // One directory per run: proofs may run at once in one process.
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run_id = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("driftsync-lint-{}-{run_id}", std::process::id()));
     let run = |label: &str, text: &str| -> Result<Vec<String>, String> {
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let file = dir.join(format!("{label}.{ext}"));
@@ -235,4 +240,23 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)
         .map(|d| d.join(name))
         .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::finding;
+
+    #[test]
+    fn cfn_lint_findings_are_compared_without_their_position() {
+        assert_eq!(
+            finding(
+                "/tmp/x/after.yaml:12:7:12:15:E3012:Property Resources/Q/Properties/Delay should be of type Integer: at 3:4"
+            ),
+            Some(
+                "E3012 Property Resources/Q/Properties/Delay should be of type Integer: at 3:4"
+                    .into()
+            )
+        );
+        assert_eq!(finding("not a finding"), None);
+    }
 }

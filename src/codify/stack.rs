@@ -106,7 +106,11 @@ pub fn prepare(
         config_path,
         &config_text,
         parameters_text.as_deref(),
-        lint && !proposal.is_empty(),
+        // cfn-lint reads only the template; a parameter change leaves it as it was.
+        lint && proposal
+            .files
+            .iter()
+            .any(|f| f.role == super::FileRole::Template),
     );
     let pull_request = proposal.pull_request(&snapshot.config.git.base, Some(&proof));
     let patch = proposal.patch();

@@ -155,6 +155,14 @@ fn a_mapping_value_changes_the_mapping_entry_of_the_stacks_region() {
     );
     assert!(proof.holds, "{proof:?}");
     assert_eq!(p.changes[0].via, "the mapping Timeouts/us-east-1/Seconds");
+    // With cfn-lint installed, the edit brings no new finding.
+    let linted = proof::prove(&p, &s, "driftsync.yaml", CONFIG, Some(PARAMS), true);
+    if let Some(lint) = &linted.lint {
+        assert!(
+            lint.error.is_none() && lint.new_findings.is_empty(),
+            "{lint:?}"
+        );
+    }
 }
 
 #[test]

@@ -565,6 +565,10 @@ fn an_ssm_parameter_changed_out_of_band_with_policy_codify_becomes_a_branch_with
         1,
         "a dry run pushes nothing"
     );
+    assert!(
+        out.contains("✅ `LogLevelParam /Value` now resolves to the live value"),
+        "{out}"
+    );
 
     let (out, err, code) = driftsync_as(
         &s.account,
