@@ -17,7 +17,7 @@ use crate::codify;
 use crate::live::{Aws, DetectOptions};
 use crate::load;
 use crate::policy::NoHistory;
-use crate::source::Credentials;
+use crate::source::{Credentials, credentials_for};
 
 #[derive(Debug, Args)]
 pub struct CodifyArgs {
@@ -94,7 +94,7 @@ pub(super) fn run(g: &GlobalArgs, args: &CodifyArgs, out: &mut Out) -> anyhow::R
             &source,
             &snapshot,
             &prepared,
-            &Credentials::from_env(),
+            &credentials_for(&g.repo, &Credentials::from_env()),
         )?)
     } else {
         None

@@ -314,6 +314,13 @@ impl Source {
     }
 }
 
+/// The credentials for `spec`: `base`, plus a password written in the URL
+/// when `base` has no token (what [`Source::open`] uses to fetch, for a push).
+pub fn credentials_for(spec: &str, base: &Credentials) -> Credentials {
+    base.clone()
+        .with_url_secret(auth::split_url_credentials(spec).1)
+}
+
 fn is_url(spec: &str) -> bool {
     spec.contains("://") || (spec.contains('@') && spec.contains(':') && !Path::new(spec).exists())
 }

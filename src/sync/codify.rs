@@ -12,7 +12,7 @@ use crate::check::StackCheck;
 use crate::codify::{self, git::BranchState};
 use crate::load::Snapshot;
 use crate::plan::{StackPlan, Step};
-use crate::source::Source;
+use crate::source::{Source, credentials_for};
 use crate::template::PropertyPath;
 
 /// Runs every codify step of the plan at once (they share one branch); the
@@ -64,7 +64,12 @@ pub(super) fn run(
             Some(format!("nothing can be codified: {why}")),
         );
     }
-    let published = match codify::push(&source, snapshot, &prepared, &repo.options.credentials) {
+    let published = match codify::push(
+        &source,
+        snapshot,
+        &prepared,
+        &credentials_for(&repo.spec, &repo.options.credentials),
+    ) {
         Ok(p) => p,
         Err(e) => return failed(e.to_string()),
     };

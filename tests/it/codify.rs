@@ -626,4 +626,32 @@ fn an_ssm_parameter_changed_out_of_band_with_policy_codify_becomes_a_branch_with
             .unwrap(),
         main_before
     );
+
+    // The drift changes again: `codify --apply` force-updates the same branch.
+    crate::support::emulator::emulator().boto3(
+        &s.account,
+        "ssm",
+        "put_parameter",
+        json!({"Name": "/app/log-level", "Value": "warn", "Type": "String", "Overwrite": true}),
+    );
+    let (out, err, code) = driftsync_as(
+        &s.account,
+        s.repo.path(),
+        &["codify", "--stack", "app-config", "--apply"],
+    );
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        out.contains(&format!("Branch {branch} updated at")),
+        "{out}"
+    );
+    let (lines, parent, new_head) = branch_diff(&remote, &branch);
+    assert_ne!(new_head, head);
+    assert_eq!(
+        parent,
+        s.repo.repo.head().unwrap().target().unwrap().to_string()
+    );
+    assert_eq!(
+        lines[1],
+        "+  { \"ParameterKey\": \"LogLevel\", \"ParameterValue\": \"warn\" },"
+    );
 }
