@@ -516,6 +516,16 @@ fn the_branch_is_pushed_over_smart_http_with_a_token_and_a_wrong_token_is_a_clea
 
 // ---- the done-when scenario on the AWS test bed ---------------------------
 
+/// Someone changes the app's log level out of band.
+fn set_log_level(account: &crate::support::emulator::Account, value: &str) {
+    crate::support::emulator::emulator().boto3(
+        account,
+        "ssm",
+        "put_parameter",
+        json!({"Name": "/app/log-level", "Value": value, "Type": "String", "Overwrite": true}),
+    );
+}
+
 fn json_of(out: &str) -> Value {
     serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
@@ -538,12 +548,7 @@ fn an_ssm_parameter_changed_out_of_band_with_policy_codify_becomes_a_branch_with
         .unwrap()
         .target()
         .unwrap();
-    crate::support::emulator::emulator().boto3(
-        &s.account,
-        "ssm",
-        "put_parameter",
-        json!({"Name": "/app/log-level", "Value": "debug", "Type": "String", "Overwrite": true}),
-    );
+    set_log_level(&s.account, "debug");
 
     // The dry run prints the patch and the pull request body, and pushes nothing.
     let (out, err, code) = driftsync_as(
@@ -628,12 +633,7 @@ fn an_ssm_parameter_changed_out_of_band_with_policy_codify_becomes_a_branch_with
     );
 
     // The drift changes again: `codify --apply` force-updates the same branch.
-    crate::support::emulator::emulator().boto3(
-        &s.account,
-        "ssm",
-        "put_parameter",
-        json!({"Name": "/app/log-level", "Value": "warn", "Type": "String", "Overwrite": true}),
-    );
+    set_log_level(&s.account, "warn");
     let (out, err, code) = driftsync_as(
         &s.account,
         s.repo.path(),
