@@ -141,6 +141,8 @@ pub fn propose(input: &Input<'_>) -> Result<Proposal, CodifyError> {
         spec,
         index: input.stack_index,
         parameters_text: input.parameters_text,
+        template_text,
+        conditions: state.desired.as_ref().map(|d| &d.conditions),
     };
     let texts: IndexMap<FileRole, (String, &str)> = [
         Some((

@@ -41,6 +41,10 @@ pub struct StackFiles<'a> {
     /// The stack's index in the config's `stacks` list.
     pub index: usize,
     pub parameters_text: Option<&'a str>,
+    /// The template's text, to tell `!If [...]` from `{"Fn::If": [...]}`.
+    pub template_text: &'a str,
+    /// Each condition's value as resolved (`None`: undecided offline).
+    pub conditions: Option<&'a indexmap::IndexMap<String, Option<bool>>>,
 }
 
 /// Finds where the value at `path` of `logical_id` comes from.
@@ -106,8 +110,74 @@ pub fn trace(
         return Err("the property is already written in the template".into());
     }
     match &expr.kind {
-        ExprKind::Fn(f) if kind == DifferenceKind::NotEqual => from_function(template, files, f),
+        ExprKind::Fn(f) if kind == DifferenceKind::NotEqual => match &**f {
+            Intrinsic::Sub { .. } | Intrinsic::If { .. } => {
+                unambiguous(files, expr, f, &mut doc_path).map(|()| literal(doc_path))
+            }
+            _ => from_function(template, files, f),
+        },
         _ => Ok(literal(doc_path)),
+    }
+}
+
+/// The literal a function stands for when there is exactly one: `Fn::Sub`
+/// of plain text (replaced whole), or the branch of an `Fn::If` whose
+/// condition is decided, when that branch is a literal. Extends `doc_path`
+/// to it.
+fn unambiguous(
+    files: &StackFiles<'_>,
+    expr: &Expr,
+    f: &Intrinsic,
+    doc_path: &mut Vec<Segment>,
+) -> Result<(), String> {
+    match f {
+        Intrinsic::Sub { parts, vars }
+            if vars.is_empty()
+                && parts
+                    .iter()
+                    .all(|p| matches!(p, crate::template::SubPart::Text(_))) =>
+        {
+            Ok(())
+        }
+        Intrinsic::If {
+            condition,
+            then,
+            otherwise,
+        } => {
+            let decided = files
+                .conditions
+                .and_then(|c| c.get(&condition.text).copied().flatten())
+                .ok_or_else(|| {
+                    format!(
+                        "the value is chosen by Fn::If on {}, which is not decided offline; a person must choose",
+                        condition.text
+                    )
+                })?;
+            let (branch, index) = if decided { (then, 1) } else { (otherwise, 2) };
+            if matches!(
+                branch.kind,
+                ExprKind::Fn(_) | ExprKind::Map(_) | ExprKind::List(_)
+            ) {
+                return Err(format!(
+                    "the value is the {} branch of Fn::If on {}, which is not a literal",
+                    if decided { "true" } else { "false" },
+                    condition.text
+                ));
+            }
+            let short = files
+                .template_text
+                .get(expr.span.start as usize..)
+                .is_some_and(|t| t.starts_with('!'));
+            if !short {
+                doc_path.push(Segment::Key("Fn::If".into()));
+            }
+            doc_path.push(Segment::Index(index));
+            Ok(())
+        }
+        other => Err(format!(
+            "the value is built by {}; a literal would lose how it is made, so it is left for a person",
+            other.name()
+        )),
     }
 }
 

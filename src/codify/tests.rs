@@ -407,3 +407,50 @@ fn a_parameter_default_changes_when_nothing_else_gives_the_value() {
     let (_, proof) = propose_events(&s, &config, &events_drift("30"));
     assert!(!proof.holds && proof.error.is_some(), "{proof:?}");
 }
+
+#[test]
+fn an_if_on_a_decided_condition_changes_its_chosen_literal_and_a_plain_sub_becomes_a_literal() {
+    let text = TEMPLATE
+        .replace(
+            "Resources:\n",
+            "Conditions:\n  InUsEast: !Equals [!Ref \"AWS::Region\", us-east-1]\n\nResources:\n",
+        )
+        .replace(
+            "Name: /app/log-level\n",
+            "Name: !If [InUsEast, /app/log-level, /app/eu/log-level]  # per region\n",
+        )
+        .replace(
+            "Name: /app/max-connections\n",
+            "Name: !Sub /app/max-connections\n",
+        );
+    let s = state(&text);
+    let check = drifted(&[
+        (
+            "LogLevelParam",
+            SSM,
+            "/Name",
+            DifferenceKind::NotEqual,
+            Some("/app/log-level"),
+            Some("/app/us/log-level"),
+        ),
+        (
+            "MaxConnectionsParam",
+            SSM,
+            "/Name",
+            DifferenceKind::NotEqual,
+            Some("/app/max-connections"),
+            Some("/app/max-conns"),
+        ),
+    ]);
+    let (p, proof) = propose_on(&s, &check);
+    assert!(p.skipped.is_empty(), "{:?}", p.skipped);
+    assert_eq!(
+        p.files[0].after,
+        text.replace(
+            "!If [InUsEast, /app/log-level, /app/eu/log-level]  # per region",
+            "!If [InUsEast, /app/us/log-level, /app/eu/log-level]  # per region"
+        )
+        .replace("Name: !Sub /app/max-connections", "Name: /app/max-conns")
+    );
+    assert!(proof.holds, "{proof:?}");
+}
