@@ -49,6 +49,18 @@ type Drift<'a> = (
     Option<&'a str>,
 );
 
+/// A NOT_EQUAL on an SSM parameter.
+fn ne<'a>(id: &'a str, path: &'a str, expected: &'a str, actual: &'a str) -> Drift<'a> {
+    (
+        id,
+        SSM,
+        path,
+        DifferenceKind::NotEqual,
+        Some(expected),
+        Some(actual),
+    )
+}
+
 fn drifted(resources: &[Drift<'_>]) -> StackCheck {
     let drift = resources
         .iter()
@@ -107,14 +119,7 @@ const SSM: &str = "AWS::SSM::Parameter";
 #[test]
 fn a_parameter_from_the_parameter_file_changes_there_and_only_there() {
     let s = state(TEMPLATE);
-    let check = drifted(&[(
-        "LogLevelParam",
-        SSM,
-        "/Value",
-        DifferenceKind::NotEqual,
-        Some("info"),
-        Some("debug"),
-    )]);
+    let check = drifted(&[ne("LogLevelParam", "/Value", "info", "debug")]);
     let (p, proof) = propose_on(&s, &check);
     assert_eq!(p.files.len(), 1, "{p:?}");
     assert_eq!(p.files[0].path, "params/app-config.json");
@@ -139,14 +144,7 @@ fn a_parameter_from_the_parameter_file_changes_there_and_only_there() {
 #[test]
 fn a_mapping_value_changes_the_mapping_entry_of_the_stacks_region() {
     let s = state(TEMPLATE);
-    let check = drifted(&[(
-        "TimeoutParam",
-        SSM,
-        "/Value",
-        DifferenceKind::NotEqual,
-        Some("30"),
-        Some("60"),
-    )]);
+    let check = drifted(&[ne("TimeoutParam", "/Value", "30", "60")]);
     let (p, proof) = propose_on(&s, &check);
     assert_eq!(p.files[0].path, "stacks/app-config.yaml");
     assert_eq!(
@@ -168,13 +166,11 @@ fn a_mapping_value_changes_the_mapping_entry_of_the_stacks_region() {
 #[test]
 fn literals_change_in_place_and_the_same_drift_keeps_its_branch_name() {
     let s = state(TEMPLATE);
-    let one = drifted(&[(
+    let one = drifted(&[ne(
         "LogLevelParam",
-        SSM,
         "/Name",
-        DifferenceKind::NotEqual,
-        Some("/app/log-level"),
-        Some("/app/log level (INC-42)"),
+        "/app/log-level",
+        "/app/log level (INC-42)",
     )]);
     let (p, proof) = propose_on(&s, &one);
     assert_eq!(
@@ -182,14 +178,7 @@ fn literals_change_in_place_and_the_same_drift_keeps_its_branch_name() {
         TEMPLATE.replace("Name: /app/log-level\n", "Name: /app/log level (INC-42)\n")
     );
     assert!(proof.holds);
-    let other_value = drifted(&[(
-        "LogLevelParam",
-        SSM,
-        "/Name",
-        DifferenceKind::NotEqual,
-        Some("/app/log-level"),
-        Some("x"),
-    )]);
+    let other_value = drifted(&[ne("LogLevelParam", "/Name", "/app/log-level", "x")]);
     let (q, _) = propose_on(&s, &other_value);
     assert_eq!(
         p.branch(),
@@ -208,38 +197,10 @@ fn secrets_and_values_built_by_functions_are_left_alone_with_the_reason() {
         .replace("    Type: Number\n", "    Type: Number\n    NoEcho: true\n");
     let s = state(&text);
     let check = drifted(&[
-        (
-            "LogLevelParam",
-            SSM,
-            "/Name",
-            DifferenceKind::NotEqual,
-            Some("/app-config/log-level"),
-            Some("x"),
-        ),
-        (
-            "LogLevelParam",
-            SSM,
-            "/Description",
-            DifferenceKind::NotEqual,
-            Some("Log level of the app"),
-            Some("x"),
-        ),
-        (
-            "MaxConnectionsParam",
-            SSM,
-            "/Value",
-            DifferenceKind::NotEqual,
-            Some("200"),
-            Some("300"),
-        ),
-        (
-            "TimeoutParam",
-            SSM,
-            "/Name",
-            DifferenceKind::NotEqual,
-            Some("{{resolve:ssm:/x}}"),
-            Some("y"),
-        ),
+        ne("LogLevelParam", "/Name", "/app-config/log-level", "x"),
+        ne("LogLevelParam", "/Description", "Log level of the app", "x"),
+        ne("MaxConnectionsParam", "/Value", "200", "300"),
+        ne("TimeoutParam", "/Name", "{{resolve:ssm:/x}}", "y"),
     ]);
     let (p, _) = propose_on(&s, &check);
     assert!(p.is_empty(), "{p:?}");
@@ -253,14 +214,7 @@ fn secrets_and_values_built_by_functions_are_left_alone_with_the_reason() {
 #[test]
 fn refused_differences_are_never_written() {
     let s = state(TEMPLATE);
-    let check = drifted(&[(
-        "LogLevelParam",
-        SSM,
-        "/Value",
-        DifferenceKind::NotEqual,
-        Some("info"),
-        Some("debug"),
-    )]);
+    let check = drifted(&[ne("LogLevelParam", "/Value", "info", "debug")]);
     let refused = vec![(
         "LogLevelParam".to_string(),
         PropertyPath::parse("/Value"),
@@ -284,14 +238,7 @@ fn refused_differences_are_never_written() {
 #[test]
 fn the_pull_request_names_the_drift_and_the_proof() {
     let s = state(TEMPLATE);
-    let check = drifted(&[(
-        "LogLevelParam",
-        SSM,
-        "/Value",
-        DifferenceKind::NotEqual,
-        Some("info"),
-        Some("debug"),
-    )]);
+    let check = drifted(&[ne("LogLevelParam", "/Value", "info", "debug")]);
     let (p, proof) = propose_on(&s, &check);
     let pr = p.pull_request("main", Some(&proof));
     assert_eq!(
@@ -425,21 +372,17 @@ fn an_if_on_a_decided_condition_changes_its_chosen_literal_and_a_plain_sub_becom
         );
     let s = state(&text);
     let check = drifted(&[
-        (
+        ne(
             "LogLevelParam",
-            SSM,
             "/Name",
-            DifferenceKind::NotEqual,
-            Some("/app/log-level"),
-            Some("/app/us/log-level"),
+            "/app/log-level",
+            "/app/us/log-level",
         ),
-        (
+        ne(
             "MaxConnectionsParam",
-            SSM,
             "/Name",
-            DifferenceKind::NotEqual,
-            Some("/app/max-connections"),
-            Some("/app/max-conns"),
+            "/app/max-connections",
+            "/app/max-conns",
         ),
     ]);
     let (p, proof) = propose_on(&s, &check);
