@@ -490,11 +490,10 @@ fn yaml_inline(value: &serde_json::Value, old: &str) -> String {
 fn yaml_string(s: &str, old: &str) -> String {
     // A tagged value (`!Ref X`) replaced by a literal has no style to keep.
     let old = if old.starts_with('!') { "" } else { old };
-    let old_body = old;
-    if old_body.starts_with('\'') && !s.contains('\n') {
+    if old.starts_with('\'') && !s.contains('\n') {
         return format!("'{}'", s.replace('\'', "''"));
     }
-    if old_body.starts_with('"') {
+    if old.starts_with('"') {
         return serde_json::to_string(s).unwrap_or_default();
     }
     let old_kind = ScalarKind::of_plain(old);
