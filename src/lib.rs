@@ -21,6 +21,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod codify;
 pub mod config;
 pub mod doc;
 pub mod drift;

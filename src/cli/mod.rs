@@ -4,6 +4,7 @@
 
 mod bootstrap;
 mod check;
+mod codify;
 mod diff;
 pub mod output;
 mod sync;
@@ -100,6 +101,8 @@ pub enum Command {
     Sync(sync::SyncArgs),
     /// Deploy driftsync's runbooks and AWS Config rules, one stack per region.
     Bootstrap(bootstrap::BootstrapArgs),
+    /// Write a stack's drift into its template (or parameters) on a branch, for review.
+    Codify(codify::CodifyArgs),
     /// Print the JSON Schema of driftsync.yaml.
     Schema,
 }
@@ -127,6 +130,7 @@ pub fn run(cli: &Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
         Command::Plan(args) => sync::run(&cli.global, args, true, out),
         Command::Sync(args) => sync::run(&cli.global, args, false, out),
         Command::Bootstrap(args) => bootstrap::run(&cli.global, args, out),
+        Command::Codify(args) => codify::run(&cli.global, args, out),
     }
 }
 

@@ -88,6 +88,14 @@ pub(super) fn run(
         timeout: args.timeout,
         actor: actor(),
         publish_verdicts: !args.no_publish,
+        codify: Some(sync::CodifyRepo {
+            spec: g.repo.clone(),
+            options: crate::source::SourceOptions {
+                branch: g.branch.clone(),
+                credentials: crate::source::Credentials::from_env(),
+                ..crate::source::SourceOptions::default()
+            },
+        }),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -6,6 +6,7 @@
 //! caller hands it text (see `source`), which keeps it pure and testable.
 
 mod github;
+mod git;
 mod model;
 mod policy;
 mod policy_model;
@@ -16,6 +17,7 @@ use indexmap::IndexMap;
 use crate::doc::{self, Location, Node, NodeKind};
 use crate::source;
 pub use github::{GithubSettings, RawGithub};
+pub use git::{GitSettings, RawGit};
 pub use model::{Capability, Defaults, IgnoreRule, RawConfig, RawStack};
 pub use policy::{
     BreakGlassWindow, LimitSettings, PolicyRule, PolicySettings, Subject, parse_rfc3339,
@@ -43,6 +45,8 @@ pub struct Config {
     pub guard_locations: Vec<Location>,
     /// The `github:` section, when there is one.
     pub github: Option<GithubSettings>,
+    /// The `git:` section (codify's branches).
+    pub git: GitSettings,
 }
 
 /// Everything driftsync needs to know about one stack.
@@ -226,8 +230,12 @@ impl Config {
             .as_ref()
             .map(|g| github::compile(g, &root, path))
             .transpose()?;
+        let git = git::compile(raw.git.as_ref(), path, &|key| {
+            at(&["git", key]).or(at(&["git"]))
+        })?;
         Ok(Config {
             path: path.to_string(),
+            git,
             stacks,
             ignore,
             policy: compiled.policy,

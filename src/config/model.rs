@@ -34,6 +34,8 @@ pub struct RawConfig {
     /// Where codify pull requests are opened, and who is asked to review
     /// them. Credentials come from the environment, never from here.
     pub github: Option<RawGithub>,
+    /// Where codify pushes the branches it proposes.
+    pub git: Option<super::git::RawGit>,
 }
 
 /// Settings shared by every stack.

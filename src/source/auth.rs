@@ -82,7 +82,7 @@ impl Credentials {
 
     /// libgit2 callbacks that answer credential requests, giving up after a
     /// few refusals instead of asking forever.
-    pub(super) fn callbacks(&self) -> RemoteCallbacks<'static> {
+    pub(crate) fn callbacks(&self) -> RemoteCallbacks<'static> {
         let me = self.clone();
         let attempts = Cell::new(0);
         let mut cb = RemoteCallbacks::new();

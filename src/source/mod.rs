@@ -192,6 +192,11 @@ impl Source {
         &self.origin
     }
 
+    /// The repository itself, for codify's branch (which writes refs of its own).
+    pub(crate) fn repository(&self) -> &Repository {
+        &self.repo
+    }
+
     /// A short description of the origin for messages.
     pub fn describe(&self) -> String {
         match &self.origin {
@@ -307,6 +312,13 @@ impl Source {
             offset: e.utf8_error().valid_up_to(),
         })
     }
+}
+
+/// The credentials for `spec`: `base`, plus a password written in the URL
+/// when `base` has no token (what [`Source::open`] uses to fetch, for a push).
+pub fn credentials_for(spec: &str, base: &Credentials) -> Credentials {
+    base.clone()
+        .with_url_secret(auth::split_url_credentials(spec).1)
 }
 
 fn is_url(spec: &str) -> bool {

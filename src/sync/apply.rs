@@ -58,7 +58,7 @@ pub struct StepOutcome {
 }
 
 impl StepOutcome {
-    fn new(step: usize, result: StepResult, reason: Option<String>) -> Self {
+    pub(super) fn new(step: usize, result: StepResult, reason: Option<String>) -> Self {
         StepOutcome {
             step,
             result,
@@ -137,11 +137,33 @@ pub(super) async fn apply_plan(
         Err(e) => return vec![StepOutcome::new(0, StepResult::Failed, Some(e.to_string()))],
     };
     let mut outcomes = Vec::new();
+    let mut codified = None;
     for (i, step) in plan.steps.iter().enumerate() {
         let outcome = match step {
-            Step::Refused { reason, .. } => StepOutcome::new(i, StepResult::Refused, Some(reason.clone())),
-            Step::Codify { .. } => StepOutcome::new(i, StepResult::Deferred, Some("codify: the pull request is opened by the PR bot (`driftsync codify`), which is not built yet; the drift is reported meanwhile".into())),
-            _ => run_step(store, &clients, state, check, step, i, &revision, opts, calls).await,
+            Step::Refused { reason, .. } => {
+                StepOutcome::new(i, StepResult::Refused, Some(reason.clone()))
+            }
+            // One branch for all of the stack's codify steps, made at the first.
+            Step::Codify { .. } => match codified {
+                None => {
+                    let o = super::codify::run(snapshot, plan, check, opts, i);
+                    codified = Some(i);
+                    o
+                }
+                Some(first) => StepOutcome::new(
+                    i,
+                    outcomes
+                        .get(first)
+                        .map_or(StepResult::Deferred, |o: &StepOutcome| o.result),
+                    Some(format!("on the branch of step {first}")),
+                ),
+            },
+            _ => {
+                run_step(
+                    store, &clients, state, check, step, i, &revision, opts, calls,
+                )
+                .await
+            }
         };
         let (logical_id, path) = subject(step);
         let result = serde_json::to_value(outcome.result)

@@ -8,6 +8,7 @@
 //! the plan a dry run shows.
 
 mod apply;
+mod codify;
 mod history;
 pub mod verdict;
 
@@ -40,6 +41,16 @@ pub struct SyncOptions {
     pub actor: String,
     /// Publish verdicts to AWS Config where `driftsync bootstrap` made the rule.
     pub publish_verdicts: bool,
+    /// The repository codify steps push their branch to; `None` defers them.
+    pub codify: Option<CodifyRepo>,
+}
+
+/// How `sync --apply` reaches the repository to push codify branches.
+#[derive(Debug, Clone)]
+pub struct CodifyRepo {
+    /// A local path or a URL, as `--repo` takes it.
+    pub spec: String,
+    pub options: crate::source::SourceOptions,
 }
 
 /// What `sync` did, or (without `--apply`) would do.

@@ -3,6 +3,7 @@
 mod bad_input;
 mod check;
 mod cli;
+mod codify;
 mod corpus;
 mod github;
 mod github_prism;
