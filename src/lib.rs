@@ -23,6 +23,7 @@ pub mod cli;
 pub mod config;
 pub mod doc;
 pub mod drift;
+pub mod iam;
 pub mod live;
 pub mod load;
 pub mod plan;

@@ -102,16 +102,10 @@ fn trust(service: &str) -> Value {
 
 /// The permissions the schemas list for these handlers of these types.
 fn handler_permissions(types: &BTreeSet<String>, handlers: &[&str]) -> Vec<String> {
-    let facts = SchemaFacts::embedded();
-    let mut out = BTreeSet::new();
-    for t in types {
-        if let Some(f) = facts.get(t) {
-            for h in handlers {
-                out.extend(f.permissions.get(*h).into_iter().flatten().cloned());
-            }
-        }
-    }
-    out.into_iter().collect()
+    SchemaFacts::embedded()
+        .handler_permissions(types, handlers)
+        .into_iter()
+        .collect()
 }
 
 /// The bootstrap template (JSON).

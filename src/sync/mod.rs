@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::check::{self, CheckOptions, StackCheck};
+use crate::check::{self, CheckOptions, CheckReport, StackCheck};
 use crate::live::{Aws, Calls};
 use crate::load::Snapshot;
 use crate::plan::{self, StackPlan};
@@ -52,6 +52,10 @@ pub struct SyncReport {
     pub summary: SyncSummary,
     pub stacks: Vec<StackSync>,
     pub stats: SyncStats,
+    /// The check the plans were made from, for SARIF and annotations (not
+    /// part of the JSON: the plans already carry what it found).
+    #[serde(skip)]
+    pub check: CheckReport,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -118,6 +122,7 @@ pub async fn run(
             duration_ms: started.elapsed().as_millis() as u64,
             api_calls,
         },
+        check: report,
     }
 }
 

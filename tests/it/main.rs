@@ -1,9 +1,11 @@
 //! driftsync's integration tests: one binary, one module per area.
 
+mod action;
 mod bad_input;
 mod check;
 mod cli;
 mod corpus;
+mod iam_policy;
 mod source;
 mod source_http;
 mod support;
