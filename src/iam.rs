@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::config::{Action, Config, RevertVia};
+use crate::config::{Config, RevertVia};
 use crate::template::schema::SchemaFacts;
 
 /// What the policy must allow.
@@ -69,20 +69,6 @@ fn set(actions: &[&str]) -> BTreeSet<String> {
     actions.iter().map(|a| a.to_string()).collect()
 }
 
-/// Whether any policy section can re-apply a stack (deploy its committed
-/// template), which creates and deletes resources, not only updates them.
-fn can_reapply(config: &Config) -> bool {
-    let sections = std::iter::once(&config.policy)
-        .chain(config.stacks.iter().filter_map(|s| s.policy.as_ref()));
-    sections
-        .flat_map(|p| {
-            p.default
-                .into_iter()
-                .chain(p.rules.iter().map(|r| r.action))
-        })
-        .any(|a| a == Action::Reapply)
-}
-
 /// Whether any stack reverts properties through the SSM runbook (the default).
 fn reverts_via_ssm(config: &Config) -> bool {
     config.stacks.iter().any(|s| {
@@ -105,14 +91,13 @@ pub fn policy(config: &Config, resource_types: &BTreeSet<String>, mode: Mode) ->
         .collect();
     let stacks: Vec<String> = stacks.into_iter().collect();
     let all = || vec!["*".to_string()];
-    let mut handlers = vec!["read"];
-    if mode == Mode::Sync {
-        handlers.push("update");
-        if can_reapply(config) {
-            handlers.extend(["create", "delete"]);
-        }
-    }
-    let resource_actions = facts.handler_permissions(resource_types, &handlers);
+    // Sync reverts drift (update) and, by default, deploys pending commits,
+    // which add and remove resources too (create, delete).
+    let handlers: &[&str] = match mode {
+        Mode::Check => &["read"],
+        Mode::Sync => &["read", "update", "create", "delete"],
+    };
+    let resource_actions = facts.handler_permissions(resource_types, handlers);
     let uncovered_types = resource_types
         .iter()
         .filter(|t| !crate::template::schema::is_custom_type(t))
@@ -152,17 +137,15 @@ pub fn policy(config: &Config, resource_types: &BTreeSet<String>, mode: Mode) ->
         statement("Attribution", set(&["cloudtrail:LookupEvents"]), all()),
     ];
     if mode == Mode::Sync {
-        let mut cfn = set(&[
+        // CreateStack: a stack committed but not yet deployed is created.
+        let cfn = set(&[
             "cloudformation:CreateChangeSet",
+            "cloudformation:CreateStack",
             "cloudformation:DeleteChangeSet",
             "cloudformation:DescribeChangeSet",
             "cloudformation:DescribeStackEvents",
             "cloudformation:ExecuteChangeSet",
         ]);
-        if can_reapply(config) {
-            // A stack committed but not yet deployed is created.
-            cfn.insert("cloudformation:CreateStack".into());
-        }
         statements.push(statement(
             "ChangeSetsOnTheConfiguredStacks",
             cfn,

@@ -88,23 +88,15 @@ fn sync_adds_the_update_handlers_of_exactly_the_types_present() {
         !a.iter().any(|x| x.starts_with("sqs:")),
         "no queue in the stacks, no queue permissions"
     );
-    assert!(
-        !a.contains("ec2:CreateSecurityGroup"),
-        "the default policy never re-applies, so never creates"
-    );
-    assert!(!a.contains("cloudformation:CreateStack"));
     let queue = policy(&cfg, &types(&["AWS::SQS::Queue"]), Mode::Sync);
     assert!(actions(&queue).contains("sqs:SetQueueAttributes"));
     assert!(!actions(&queue).iter().any(|x| x.starts_with("ec2:")));
 }
 
 #[test]
-fn a_policy_that_can_reapply_also_gets_create_and_delete() {
-    let text = format!(
-        "{TWO_STACKS}policy:\n  rules:\n    - match: {{stack: data}}\n      action: reapply\n"
-    );
+fn sync_can_deploy_pending_commits_so_it_may_create_and_delete_those_types() {
     let p = policy(
-        &config(&text),
+        &config(TWO_STACKS),
         &types(&["AWS::EC2::SecurityGroup"]),
         Mode::Sync,
     );
@@ -112,6 +104,14 @@ fn a_policy_that_can_reapply_also_gets_create_and_delete() {
     assert!(a.contains("ec2:CreateSecurityGroup"));
     assert!(a.contains("ec2:DeleteSecurityGroup"));
     assert!(a.contains("cloudformation:CreateStack"));
+    let check = actions(&policy(
+        &config(TWO_STACKS),
+        &types(&["AWS::EC2::SecurityGroup"]),
+        Mode::Check,
+    ));
+    assert!(
+        !check.contains("ec2:CreateSecurityGroup") && !check.contains("cloudformation:CreateStack")
+    );
 }
 
 #[test]

@@ -17,15 +17,22 @@ ARNs would be refused where AWS allows it. This module closes both gaps:
   fail the detection of that one resource, this refuses the call: simpler,
   and just as loud.
 
-Signatures are not re-checked here (moto checks them on the calls it serves).
-Enforcement is process-wide, like moto's: a test that turns it on should own
+Signatures: moto checks them on the calls it serves, against the body as
+the client sent it (`signed_body`), even when a before-hook rewrote the
+parameters moto sees. Enforcement is process-wide, like moto's: a test that turns it on should own
 its emulator."""
 
 from __future__ import annotations
 
+import threading
+from urllib.parse import urlencode
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .registry import Context
+
+_local = threading.local()
 
 # botocore service name -> IAM action prefix, where they differ.
 _PREFIX = {"cloudcontrol": "cloudformation"}
@@ -52,17 +59,25 @@ def stack_arn(account_id: str, region: str, name: str) -> str:
     return f"arn:{get_partition(region)}:cloudformation:{region}:{account_id}:stack/{name}/*"
 
 
-def _check(ctx: Context, actions: list[str], resource: str) -> None:
+def _iam_request(ctx: Context) -> Any:
     from moto.iam.access_control import IAMRequest
 
     req = ctx.request
-    headers = {"Authorization": req.headers.get("authorization", ""), **req.headers}
+    headers = {k: v for k, v in req.headers.items() if k not in ("authorization", "x-amz-date")}
+    headers["Authorization"] = req.headers.get("authorization", "")
+    headers["X-Amz-Date"] = req.headers.get("x-amz-date", "")
+    headers.setdefault("content-length", str(len(req.body)))  # WSGI keeps it out of HTTP_*; some SDKs sign it
     if "Credential=" not in headers["Authorization"]:
         from moto.iam.exceptions import AccessDeniedError
 
-        raise AccessDeniedError(user_arn="anonymous", action=actions[0] if actions else "")
-    iam = IAMRequest(account_id=ctx.account_id, method=req.method, path=req.path, data={}, body=req.body,
-                     headers=headers, action=req.operation or "")
+        raise AccessDeniedError(user_arn="anonymous", action=req.operation or "")
+    path = req.path + ("?" + urlencode(req.query, doseq=True) if req.query else "")
+    return IAMRequest(account_id=ctx.account_id, method=req.method, path=path, data={}, body=req.body,
+                      headers=headers, action=req.operation or "")
+
+
+def _check(ctx: Context, actions: list[str], resource: str) -> None:
+    iam = _iam_request(ctx)
     for action in actions:
         iam._action = action  # the request's own name would carry the signing name, not the IAM prefix
         iam.check_action_permitted(resource)
@@ -94,6 +109,28 @@ def require_handler(ctx: Context, type_name: str, handler: str) -> None:
         _check(ctx, list(permissions), "*")
 
 
+@contextmanager
+def signed_body(ctx: Context) -> Iterator[None]:
+    """Around a call moto serves: its signature check gets the body as the
+    client signed it. moto's own copy may be empty (a parsed form), and then
+    it re-encodes the parsed parameters, dropping empty ones such as
+    `Capabilities=`; a hook may also have rewritten the body."""
+    _local.signed_body = ctx.request.body
+    try:
+        yield
+    finally:
+        _local.signed_body = None
+
+
+def _check_signature(self: Any) -> None:
+    body = getattr(_local, "signed_body", None)
+    if body is not None:
+        self._body = body
+        headers = {k: v for k, v in dict(self._headers).items() if k.lower() != "content-length"}
+        self._headers = {**headers, "Content-Length": str(len(body))}
+    _original_check_signature(self)
+
+
 def _determine_resource(self: Any) -> str:
     """moto's CloudFormationResponse hook: the stack's ARN when the call names one."""
     name = self._get_param("StackName")
@@ -103,9 +140,13 @@ def _determine_resource(self: Any) -> str:
 
 
 def _install() -> None:
+    global _original_check_signature
     from moto.cloudformation.responses import CloudFormationResponse
+    from moto.iam.access_control import IAMRequestBase
 
     CloudFormationResponse._determine_resource = _determine_resource  # type: ignore[attr-defined]
+    _original_check_signature = IAMRequestBase.check_signature
+    IAMRequestBase.check_signature = _check_signature  # type: ignore[method-assign]
 
 
 _install()

@@ -103,7 +103,8 @@ class EmulatorMiddleware:
 
             new_body = urlencode(list(req.form.items(multi=True))).encode()
             environ["wsgi.input"], environ["CONTENT_LENGTH"], environ["QUERY_STRING"] = io.BytesIO(new_body), str(len(new_body)), ""
-        status, headers, out = self._call_moto(environ)
+        with iam_auth.signed_body(ctx):
+            status, headers, out = self._call_moto(environ)
         if NOT_IMPLEMENTED_HEADER in headers:
             return unknown_operation(req)
         if INTERNAL_ERROR_HEADER in headers:

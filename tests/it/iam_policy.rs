@@ -131,6 +131,12 @@ fn a_run_with_only_the_printed_policy_succeeds_and_check_cannot_sync() {
         .unwrap();
     emu.boto3(&account, "ec2", "authorize_security_group_ingress", json!({"GroupId": group,
         "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]}));
+    // And a commit that sync deploys.
+    repo.write(
+        "stacks/events.yaml",
+        &example("infra-next/stacks/events.yaml"),
+    );
+    repo.commit("longer visibility timeout");
 
     let checker = create_user(&emu, &account, "checker", &policy(repo.path(), "check"));
     let syncer = create_user(&emu, &account, "syncer", &policy(repo.path(), "sync"));
@@ -145,6 +151,10 @@ fn a_run_with_only_the_printed_policy_succeeds_and_check_cannot_sync() {
     let found = statuses(&out);
     assert!(
         found.contains(&("web-sg".into(), "DRIFTED".into())),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("events".into(), "PENDING".into())),
         "{found:?}"
     );
     assert!(found.iter().all(|(_, s)| s != "ERROR"), "{found:?}\n{out}");
@@ -173,7 +183,7 @@ fn a_run_with_only_the_printed_policy_succeeds_and_check_cannot_sync() {
         "{err}\n{out}"
     );
 
-    // The sync policy reverts the drift, and the stack checks clean after it.
+    // The sync policy reverts the drift and deploys the commit: all in sync.
     let (out, err, code) = run_as(
         &emu,
         &syncer,
@@ -185,15 +195,10 @@ fn a_run_with_only_the_printed_policy_succeeds_and_check_cannot_sync() {
         "{err}\n{out}"
     );
     assert_ne!(code, 1, "{err}\n{out}");
-    let (out, err, _) = run_as(
-        &emu,
-        &syncer,
-        repo.path(),
-        &["check", "--stack", "web-sg", "-o", "json"],
-    );
-    assert_eq!(
-        statuses(&out),
-        [("web-sg".to_string(), "IN_SYNC".to_string())],
-        "{err}\n{out}"
+    let (out, err, _) = run_as(&emu, &syncer, repo.path(), &["check", "-o", "json"]);
+    let after = statuses(&out);
+    assert!(
+        after.iter().all(|(_, s)| s == "IN_SYNC"),
+        "{after:?}\n{err}\n{out}"
     );
 }

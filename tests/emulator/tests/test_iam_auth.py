@@ -43,7 +43,8 @@ def enforced() -> Any:
     iam = boto3.client("iam", **kw)
     iam.create_user(UserName="reader")
     iam.put_user_policy(UserName="reader", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["cloudformation:GetTemplate", "cloudformation:DetectStackDrift"],
+        {"Effect": "Allow", "Action": ["cloudformation:GetTemplate", "cloudformation:DetectStackDrift",
+                                       "cloudformation:CreateChangeSet"],
          "Resource": "arn:aws:cloudformation:us-east-1:*:stack/web-sg/*"},
         {"Effect": "Allow", "Action": ["cloudformation:GetResource"], "Resource": "*"}]}))
     key = iam.create_access_key(UserName="reader")["AccessKey"]
@@ -85,3 +86,16 @@ def test_cloud_control_reads_need_the_types_read_handler_permissions(enforced):
     with pytest.raises(ClientError) as e:
         cc.get_resource(TypeName="AWS::EC2::SecurityGroup", Identifier="sg-12345678")
     assert "ec2:DescribeSecurityGroups" in e.value.response["Error"]["Message"]
+
+
+def test_a_request_a_hook_rewrites_keeps_its_signature_checked(enforced):
+    # No ChangeSetType: the emulator rewrites it to UPDATE before moto sees it.
+    def create(**creds: Any) -> Any:
+        cf = boto3.client("cloudformation", **{**enforced, **creds})
+        return cf.create_change_set(StackName="web-sg", ChangeSetName=f"c{time.time_ns()}",
+                                    TemplateBody=TEMPLATE.replace("web tier (", "web tier v2 ("),
+                                    Parameters=[{"ParameterKey": "Env", "UsePreviousValue": True},
+                                                {"ParameterKey": "OfficeCidr", "UsePreviousValue": True}])
+
+    assert create()["Id"].startswith("arn:aws:cloudformation:")
+    assert _code(lambda: create(aws_secret_access_key="wrong")) == "SignatureDoesNotMatch"

@@ -44,8 +44,12 @@ impl Emulator {
     fn start() -> Emulator {
         let logs = root().join("target/emulator-logs");
         std::fs::create_dir_all(&logs).unwrap();
-        let log = std::fs::File::create(logs.join(format!("emulator-{}.log", std::process::id())))
-            .unwrap();
+        // One log per emulator: a dedicated one must not truncate the shared one's.
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log =
+            std::fs::File::create(logs.join(format!("emulator-{}-{n}.log", std::process::id())))
+                .unwrap();
         let mut child = Command::new(root().join("scripts/aws-emulator"))
             .args(["--port", "0"])
             .stdin(Stdio::piped())
