@@ -11,3 +11,4 @@ mod source_http;
 mod support;
 mod sync;
 mod testbed;
+mod version;
