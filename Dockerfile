@@ -16,7 +16,7 @@ FROM ${RUST_IMAGE} AS builder
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends pkg-config libssl-dev zlib1g-dev \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get clean && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 # The build context has no .git: the commit for `driftsync --version` comes in
@@ -38,11 +38,13 @@ LABEL org.opencontainers.image.title="driftsync" \
       org.opencontainers.image.revision="${GIT_COMMIT}" \
       org.opencontainers.image.source="${SOURCE_URL}"
 # libssl3 and zlib1g are what the binary links dynamically (ldd); zlib1g is
-# already part of the base.
+# already part of the base. apt-get clean: a base without Debian's
+# docker-clean hook would keep 78 MB of package caches in this layer
+# (measured on the stand-in base).
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates libssl3 \
- && rm -rf /var/lib/apt/lists/* \
+ && apt-get clean && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --create-home --home-dir /home/driftsync driftsync
 COPY --from=builder /usr/local/bin/driftsync /usr/local/bin/driftsync
 USER 10001:10001
