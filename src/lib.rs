@@ -26,6 +26,7 @@ pub mod config;
 pub mod doc;
 pub mod drift;
 pub mod github;
+pub mod iam;
 pub mod live;
 pub mod load;
 pub mod plan;

@@ -1,6 +1,6 @@
 //! `driftsync check`: pending commits and live drift for every stack.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -45,6 +45,8 @@ pub struct CheckArgs {
     /// last update, e.g. 1h. Pending changes are still checked.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub trust_config: Option<Duration>,
+    #[command(flatten)]
+    pub ci: super::ci::CiArgs,
 }
 
 pub(super) fn run(g: &GlobalArgs, args: &CheckArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
@@ -99,20 +101,17 @@ pub(super) fn run(g: &GlobalArgs, args: &CheckArgs, out: &mut Out) -> anyhow::Re
         b.finish_and_clear();
     }
     let view = report.view(args.show_ignored);
-    match g.output {
-        OutputFormat::Human => write!(
-            out,
-            "{}",
-            report::human::render(&view, &revision_line(&snapshot.revision))
-        )?,
-        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&view)?)?,
-        OutputFormat::Markdown => write!(out, "{}", report::markdown::render(&view))?,
-        OutputFormat::Sarif => writeln!(
-            out,
-            "{}",
+    let text = match g.output {
+        OutputFormat::Human => report::human::render(&view, &revision_line(&snapshot.revision)),
+        OutputFormat::Json => format!("{}\n", serde_json::to_string_pretty(&view)?),
+        OutputFormat::Markdown => report::markdown::render(&view),
+        OutputFormat::Sarif => format!(
+            "{}\n",
             super::output::sorted_json(report::sarif::render(&view))?
-        )?,
-    }
+        ),
+    };
+    args.ci
+        .finish(out, &text, || report::markdown::render(&view), &view)?;
     Ok(ExitCode::from(report.exit_code()))
 }
 

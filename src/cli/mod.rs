@@ -4,8 +4,10 @@
 
 mod bootstrap;
 mod check;
+mod ci;
 mod codify;
 mod diff;
+mod iam_policy;
 pub mod output;
 mod sync;
 mod validate;
@@ -27,9 +29,18 @@ pub mod exit {
     pub const CHANGES: u8 = 2;
 }
 
+/// `driftsync --version`: the crate version and the commit it was built from
+/// (`unknown` when built from a source tarball; see build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("DRIFTSYNC_GIT_COMMIT"),
+    ")"
+);
+
 /// driftsync keeps AWS CloudFormation stacks exactly as their Git repository says.
 #[derive(Debug, Parser)]
-#[command(name = "driftsync", version, about, long_about = None, after_help = EXIT_HELP)]
+#[command(name = "driftsync", version = VERSION, about, long_about = None, after_help = EXIT_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -105,6 +116,8 @@ pub enum Command {
     Codify(codify::CodifyArgs),
     /// Print the JSON Schema of driftsync.yaml.
     Schema,
+    /// Print a least-privilege IAM policy for the stacks in the config.
+    IamPolicy(iam_policy::IamPolicyArgs),
 }
 
 /// Runs a parsed command line, writing the report to `out`.
@@ -131,6 +144,7 @@ pub fn run(cli: &Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
         Command::Sync(args) => sync::run(&cli.global, args, false, out),
         Command::Bootstrap(args) => bootstrap::run(&cli.global, args, out),
         Command::Codify(args) => codify::run(&cli.global, args, out),
+        Command::IamPolicy(args) => iam_policy::run(&cli.global, args, out),
     }
 }
 

@@ -1,7 +1,6 @@
 //! `driftsync plan` and `driftsync sync [--apply]`: what to do about each
 //! drift and pending change, and (with `--apply`) doing it.
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -41,6 +40,8 @@ pub struct SyncArgs {
     /// `driftsync bootstrap` created the rule).
     #[arg(long)]
     pub no_publish: bool,
+    #[command(flatten)]
+    pub ci: super::ci::CiArgs,
 }
 
 pub(super) fn run(
@@ -51,6 +52,10 @@ pub(super) fn run(
 ) -> anyhow::Result<ExitCode> {
     if dry_run_only && args.apply {
         anyhow::bail!("`plan` never applies; use `driftsync sync --apply`");
+    }
+    if g.output == OutputFormat::Sarif {
+        // Refused before anything is applied; --sarif-file gives the check's SARIF.
+        anyhow::bail!("plan and sync write human, json or markdown output (SARIF: --sarif-file)");
     }
     let source = open_source(g)?;
     let revision = source.resolve(g.rev.as_deref())?;
@@ -105,16 +110,20 @@ pub(super) fn run(
         let aws = Aws::from_env().await;
         sync::run(&snapshot, &aws, &store, &policy, &opts).await
     });
-    match g.output {
-        OutputFormat::Human => write!(
-            out,
-            "{}",
-            report::plan::render(&report, &revision_line(&snapshot.revision))
-        )?,
-        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
-        OutputFormat::Markdown => write!(out, "{}", report::plan::render_markdown(&report))?,
-        OutputFormat::Sarif => anyhow::bail!("plan and sync write human, json or markdown output"),
-    }
+    let text = match g.output {
+        OutputFormat::Human => report::plan::render(&report, &revision_line(&snapshot.revision)),
+        OutputFormat::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Markdown => report::plan::render_markdown(&report),
+        OutputFormat::Sarif => unreachable!("refused above"),
+    };
+    // SARIF and annotations come from the check the plans were made from.
+    let check = report.check.view(false);
+    args.ci.finish(
+        out,
+        &text,
+        || report::plan::render_markdown(&report),
+        &check,
+    )?;
     Ok(ExitCode::from(report.exit_code()))
 }
 

@@ -94,6 +94,7 @@ fn drifted(resources: &[Drift<'_>]) -> StackCheck {
         drift,
         error: None,
         skipped_reason: None,
+        config_verdict: None,
         api_calls: BTreeMap::new(),
     }
 }

@@ -5,8 +5,8 @@
 //! repository), parameter files. It must not read files or git itself: the
 //! caller hands it text (see `source`), which keeps it pure and testable.
 
-mod github;
 mod git;
+mod github;
 mod model;
 mod policy;
 mod policy_model;
@@ -16,8 +16,8 @@ use indexmap::IndexMap;
 
 use crate::doc::{self, Location, Node, NodeKind};
 use crate::source;
-pub use github::{GithubSettings, RawGithub};
 pub use git::{GitSettings, RawGit};
+pub use github::{GithubSettings, RawGithub};
 pub use model::{Capability, Defaults, IgnoreRule, RawConfig, RawStack};
 pub use policy::{
     BreakGlassWindow, LimitSettings, PolicyRule, PolicySettings, Subject, parse_rfc3339,

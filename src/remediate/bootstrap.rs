@@ -102,16 +102,10 @@ fn trust(service: &str) -> Value {
 
 /// The permissions the schemas list for these handlers of these types.
 fn handler_permissions(types: &BTreeSet<String>, handlers: &[&str]) -> Vec<String> {
-    let facts = SchemaFacts::embedded();
-    let mut out = BTreeSet::new();
-    for t in types {
-        if let Some(f) = facts.get(t) {
-            for h in handlers {
-                out.extend(f.permissions.get(*h).into_iter().flatten().cloned());
-            }
-        }
-    }
-    out.into_iter().collect()
+    SchemaFacts::embedded()
+        .handler_permissions(types, handlers)
+        .into_iter()
+        .collect()
 }
 
 /// The bootstrap template (JSON).
@@ -119,9 +113,9 @@ pub fn template(opts: &BootstrapOptions) -> Value {
     let read = handler_permissions(&opts.resource_types, &["read"]);
     let update = handler_permissions(&opts.resource_types, &["read", "update"]);
     let mut automation_actions = vec![
-        "cloudcontrol:UpdateResource",
-        "cloudcontrol:GetResource",
-        "cloudcontrol:GetResourceRequestStatus",
+        "cloudformation:UpdateResource",
+        "cloudformation:GetResource",
+        "cloudformation:GetResourceRequestStatus",
         "cloudformation:CreateChangeSet",
         "cloudformation:DescribeChangeSet",
         "cloudformation:ExecuteChangeSet",

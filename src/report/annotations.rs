@@ -1,6 +1,8 @@
-//! GitHub Actions workflow commands: a `::warning` (drift: `::error`) at the
-//! template line of each drifted property, so the run's summary points at
-//! the lines that drifted.
+//! GitHub Actions workflow commands: a `::warning` at the template line of
+//! each drifted property and pending change, so the run's summary and the
+//! pull request's files point at the lines that drifted. Warnings, not
+//! errors: whether drift fails the job is the workflow's choice
+//! (`fail-on-drift`), and an error annotation on a passing job misleads.
 
 use crate::check::CheckReport;
 
@@ -37,7 +39,7 @@ pub fn render(report: &CheckReport) -> String {
                 };
                 let title = format!("Drift in {}: {}", s.name, r.logical_id);
                 out.push_str(&format!(
-                    "::error file={},line={},col={},title={}::{} {}\n",
+                    "::warning file={},line={},col={},title={}::{} {}\n",
                     property(&loc.file),
                     loc.line,
                     loc.column,

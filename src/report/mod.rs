@@ -1,12 +1,13 @@
 //! Writes a `check` report for people and machines: a terraform-plan-like
 //! human view, markdown for PR comments and job summaries, SARIF 2.1.0 for
-//! code scanning, and GitHub Actions workflow annotations. JSON is the
+//! code scanning, and GitHub Actions workflow annotations and step outputs. JSON is the
 //! report itself (see `check::CheckReport`).
 //!
 //! Pure: reports in, text out. Styles are ANSI codes that the output stream
 //! strips when colour is off.
 
 pub mod annotations;
+pub mod github;
 pub mod human;
 pub mod markdown;
 pub mod plan;

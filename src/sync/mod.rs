@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::check::{self, CheckOptions, StackCheck};
+use crate::check::{self, CheckOptions, CheckReport, StackCheck};
 use crate::live::{Aws, Calls};
 use crate::load::Snapshot;
 use crate::plan::{self, StackPlan};
@@ -63,6 +63,10 @@ pub struct SyncReport {
     pub summary: SyncSummary,
     pub stacks: Vec<StackSync>,
     pub stats: SyncStats,
+    /// The check the plans were made from, for SARIF and annotations (not
+    /// part of the JSON: the plans already carry what it found).
+    #[serde(skip)]
+    pub check: CheckReport,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -151,6 +155,7 @@ pub async fn run(
             phases_ms: phases,
             api_calls,
         },
+        check: report,
     }
 }
 

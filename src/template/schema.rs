@@ -65,6 +65,23 @@ impl SchemaFacts {
         self.types.get(type_name)
     }
 
+    /// The IAM actions the schemas list for these handlers (`read`,
+    /// `update`, ...) of these types, sorted and without repeats. Types the
+    /// table lacks, and handlers a type does not declare, add nothing.
+    pub fn handler_permissions<'t>(
+        &self,
+        types: impl IntoIterator<Item = &'t String>,
+        handlers: &[&str],
+    ) -> std::collections::BTreeSet<String> {
+        let mut out = std::collections::BTreeSet::new();
+        for f in types.into_iter().filter_map(|t| self.get(t)) {
+            for h in handlers {
+                out.extend(f.permissions.get(*h).into_iter().flatten().cloned());
+            }
+        }
+        out
+    }
+
     pub fn type_names(&self) -> impl Iterator<Item = &str> {
         self.types.keys().map(String::as_str)
     }

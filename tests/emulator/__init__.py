@@ -7,6 +7,7 @@ import importlib
 # Modules that register operations and hooks (see registry.py).
 EXTENSIONS = [
     "moto_fixes",
+    "iam_auth",
     "cfn_drift",
     "cfn_changesets",
     "cfn_events",

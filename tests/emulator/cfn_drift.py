@@ -21,7 +21,7 @@ from moto.cloudformation import parsing
 from moto.cloudformation import responses as cfn_responses
 from moto.cloudformation.models import Stack, cloudformation_backends
 
-from . import drift, registry, resources, settings
+from . import drift, iam_auth, registry, resources, settings
 from .moto_fixes import desired_properties, stack_tags
 from .protocol import ServiceError
 from .registry import Context
@@ -162,6 +162,8 @@ def detect_stack_drift(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         for lid in wanted or []:
             if lid not in found:
                 raise ServiceError("ValidationError", f"Resource {lid} does not exist for stack {stack.name}")
+        for lid in wanted or found:  # AWS reads each resource with the caller's credentials
+            iam_auth.require_handler(ctx, resource_type(stack, lid), "read")
         started = now()
         results: dict[str, dict[str, Any]] = {}
         failed = None
@@ -235,6 +237,7 @@ def detect_resource_drift(ctx: Context, params: dict[str, Any]) -> dict[str, Any
     found = stack_resources(stack)
     if lid not in found:
         raise ServiceError("ValidationError", f"Resource {lid} does not exist for stack {stack.name}")
+    iam_auth.require_handler(ctx, resource_type(stack, lid), "read")
     at = now()
     result = check_resource(stack, lid, found[lid], at)
     if result is None:

@@ -23,7 +23,7 @@ from typing import Any
 
 import jsonpatch
 
-from . import faults, registry, resources, schemas, settings
+from . import faults, iam_auth, registry, resources, schemas, settings
 from .protocol import ServiceError
 from .registry import Context
 from .resources import NotFound, Where
@@ -68,6 +68,7 @@ def _read(ctx: Context, adapter: resources.Adapter, identifier: str) -> dict[str
 @registry.operation("cloudcontrol", "GetResource")
 def get_resource(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     adapter = _adapter(params["TypeName"])
+    iam_auth.require_handler(ctx, adapter.type_name, "read")
     props = _read(ctx, adapter, params["Identifier"])
     return {"TypeName": adapter.type_name,
             "ResourceDescription": {"Identifier": params["Identifier"], "Properties": json.dumps(props)}}
@@ -110,6 +111,7 @@ def _check_patch(adapter: resources.Adapter, patch: list[dict[str, Any]]) -> Non
 @registry.operation("cloudcontrol", "UpdateResource")
 def update_resource(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     adapter = _adapter(params["TypeName"])
+    iam_auth.require_handler(ctx, adapter.type_name, "update")
     identifier = params["Identifier"]
     client_token = params.get("ClientToken")
     request = ("UPDATE", adapter.type_name, identifier, params.get("PatchDocument") or "")

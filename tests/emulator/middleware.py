@@ -14,7 +14,7 @@ import time
 import traceback
 from typing import Any
 
-from . import calls, control, faults, registry
+from . import calls, control, faults, iam_auth, registry
 from .protocol import AwsRequest, Response, ServiceError, error_response, parse_request, serialize_result, service_model
 from .protocol import throttle_response, unknown_operation
 from .registry import Context
@@ -86,10 +86,14 @@ class EmulatorMiddleware:
         key = (req.service or "", req.operation or "")
         handler = registry.HANDLERS.get(key)
         if handler is not None:
-            return serialize_result(req, req.operation, handler(ctx, parse_params(req)))
+            params = parse_params(req)
+            iam_auth.authorize(ctx, params)
+            return serialize_result(req, req.operation, handler(ctx, params))
         if req.service in registry.OWN_SERVICES or not _in_model(req):
             return unknown_operation(req)
         params = parse_params(req) if registry.needs_params(*key) else {}
+        if registry.BEFORE.get(key):
+            iam_auth.authorize(ctx, params)  # a hook may answer, or act, before moto checks
         for hook in registry.BEFORE.get(key, []):
             result = hook(ctx, params)
             if result is not None:
@@ -99,7 +103,8 @@ class EmulatorMiddleware:
 
             new_body = urlencode(list(req.form.items(multi=True))).encode()
             environ["wsgi.input"], environ["CONTENT_LENGTH"], environ["QUERY_STRING"] = io.BytesIO(new_body), str(len(new_body)), ""
-        status, headers, out = self._call_moto(environ)
+        with iam_auth.signed_body(ctx):
+            status, headers, out = self._call_moto(environ)
         if NOT_IMPLEMENTED_HEADER in headers:
             return unknown_operation(req)
         if INTERNAL_ERROR_HEADER in headers:
@@ -149,7 +154,8 @@ def _in_model(req: AwsRequest) -> bool:
 
 def _moto_error(e: Exception) -> tuple[str, str, int] | None:
     """(code, message, status) of an error moto raised inside an emulated handler."""
-    from moto.core.exceptions import RESTError, ServiceException
+    from moto.core.exceptions import ServiceException
+    from moto.core.exceptions import _RESTError as RESTError  # moto 5.2 keeps it private
 
     if isinstance(e, ServiceException):
         return str(e.code), str(e.message), 400

@@ -1,5 +1,6 @@
 //! driftsync's integration tests: one binary, one module per area.
 
+mod action;
 mod bad_input;
 mod check;
 mod cli;
@@ -7,8 +8,10 @@ mod codify;
 mod corpus;
 mod github;
 mod github_prism;
+mod iam_policy;
 mod source;
 mod source_http;
 mod support;
 mod sync;
 mod testbed;
+mod version;

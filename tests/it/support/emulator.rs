@@ -35,11 +35,21 @@ pub fn emulator() -> &'static Emulator {
 }
 
 impl Emulator {
+    /// An emulator of its own, for a test that changes server-wide state
+    /// (IAM enforcement): it ends when the value is dropped.
+    pub fn dedicated() -> Emulator {
+        Emulator::start()
+    }
+
     fn start() -> Emulator {
         let logs = root().join("target/emulator-logs");
         std::fs::create_dir_all(&logs).unwrap();
-        let log = std::fs::File::create(logs.join(format!("emulator-{}.log", std::process::id())))
-            .unwrap();
+        // One log per emulator: a dedicated one must not truncate the shared one's.
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log =
+            std::fs::File::create(logs.join(format!("emulator-{}-{n}.log", std::process::id())))
+                .unwrap();
         let mut child = Command::new(root().join("scripts/aws-emulator"))
             .args(["--port", "0"])
             .stdin(Stdio::piped())
@@ -202,28 +212,41 @@ pub fn deploy_stack(
     template: &str,
     parameters: &[(&str, &str)],
 ) -> Value {
-    let emu = emulator();
-    let params: Vec<Value> = parameters
-        .iter()
-        .map(|(k, v)| json!({"ParameterKey": k, "ParameterValue": v}))
-        .collect();
-    emu.boto3(account, "cloudformation", "create_stack", json!({"StackName": name, "TemplateBody": template, "Parameters": params, "Capabilities": ["CAPABILITY_NAMED_IAM"]}));
-    for _ in 0..100 {
-        let v = emu.boto3(
-            account,
-            "cloudformation",
-            "describe_stacks",
-            json!({"StackName": name}),
-        );
-        let status = v["Stacks"][0]["StackStatus"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        if !status.ends_with("_IN_PROGRESS") {
-            assert_eq!(status, "CREATE_COMPLETE", "{v}");
-            return v["Stacks"][0].clone();
+    emulator().deploy_stack(account, name, template, parameters)
+}
+
+impl Emulator {
+    /// [`deploy_stack`] on this emulator.
+    pub fn deploy_stack(
+        &self,
+        account: &Account,
+        name: &str,
+        template: &str,
+        parameters: &[(&str, &str)],
+    ) -> Value {
+        let emu = self;
+        let params: Vec<Value> = parameters
+            .iter()
+            .map(|(k, v)| json!({"ParameterKey": k, "ParameterValue": v}))
+            .collect();
+        emu.boto3(account, "cloudformation", "create_stack", json!({"StackName": name, "TemplateBody": template, "Parameters": params, "Capabilities": ["CAPABILITY_NAMED_IAM"]}));
+        for _ in 0..100 {
+            let v = emu.boto3(
+                account,
+                "cloudformation",
+                "describe_stacks",
+                json!({"StackName": name}),
+            );
+            let status = v["Stacks"][0]["StackStatus"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if !status.ends_with("_IN_PROGRESS") {
+                assert_eq!(status, "CREATE_COMPLETE", "{v}");
+                return v["Stacks"][0].clone();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        panic!("stack {name} did not finish creating");
     }
-    panic!("stack {name} did not finish creating");
 }
