@@ -1,7 +1,7 @@
 //! `driftsync codify --stack NAME [--apply]`: the template change that keeps
 //! a stack's live state. Without `--apply` it prints the patch and the pull
-//! request body; with it, it also commits and pushes the branch (opening
-//! the pull request is the forge's job, from the same title and body).
+//! request body; with it, it also commits and pushes the branch and, with a
+//! `github:` section, opens or updates the pull request.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -18,6 +18,7 @@ use crate::live::{Aws, DetectOptions};
 use crate::load;
 use crate::policy::NoHistory;
 use crate::source::{Credentials, credentials_for};
+use crate::sync::review;
 
 #[derive(Debug, Args)]
 pub struct CodifyArgs {
@@ -99,6 +100,15 @@ pub(super) fn run(g: &GlobalArgs, args: &CodifyArgs, out: &mut Out) -> anyhow::R
     } else {
         None
     };
+    // With a `github:` section, the pushed branch becomes a pull request.
+    let review = match (&published, &snapshot.config.github) {
+        (Some(_), Some(settings)) => Some(
+            runtime
+                .block_on(review::open_or_update(settings, &prepared.pull_request))
+                .context("the branch is pushed, but the pull request is not open")?,
+        ),
+        _ => None,
+    };
     match g.output {
         OutputFormat::Json => {
             let v = json!({
@@ -112,6 +122,7 @@ pub(super) fn run(g: &GlobalArgs, args: &CodifyArgs, out: &mut Out) -> anyhow::R
                 "pull_request": prepared.pull_request,
                 "patch": prepared.patch,
                 "published": published,
+                "review": review,
             });
             writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         }
@@ -143,6 +154,16 @@ pub(super) fn run(g: &GlobalArgs, args: &CodifyArgs, out: &mut Out) -> anyhow::R
                     p.branch,
                     state.as_str().unwrap_or_default(),
                     &p.commit[..p.commit.len().min(12)]
+                )?;
+            }
+            if let Some(r) = &review {
+                let what = serde_json::to_value(&r.outcome)?;
+                writeln!(
+                    out,
+                    "Pull request {} in {}: {}.",
+                    r.outcome.url().unwrap_or_default(),
+                    r.repository,
+                    what["result"].as_str().unwrap_or_default()
                 )?;
             }
         }

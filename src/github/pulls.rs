@@ -53,7 +53,8 @@ impl PullRequestSpec {
 
 /// What [`GithubClient::sync_pull_request`] or
 /// [`GithubClient::close_pull_request`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
 pub enum PrOutcome {
     Opened {
         number: u64,
@@ -85,6 +86,17 @@ impl PrOutcome {
             | PrOutcome::Updated { number, .. }
             | PrOutcome::Unchanged { number, .. }
             | PrOutcome::Closed { number, .. } => Some(*number),
+            PrOutcome::NothingToClose => None,
+        }
+    }
+
+    /// The pull request's web address, when there is one.
+    pub fn url(&self) -> Option<&str> {
+        match self {
+            PrOutcome::Opened { url, .. }
+            | PrOutcome::Updated { url, .. }
+            | PrOutcome::Unchanged { url, .. }
+            | PrOutcome::Closed { url, .. } => Some(url),
             PrOutcome::NothingToClose => None,
         }
     }
@@ -191,12 +203,41 @@ impl GithubClient {
         })
     }
 
+    /// The head branches of open pull requests that start with `prefix`
+    /// (e.g. every codify branch of one stack), from the newest 100 open
+    /// pull requests.
+    ///
+    /// # Errors
+    /// A failed request.
+    pub async fn open_heads_with_prefix(&self, prefix: &str) -> Result<Vec<String>, GithubError> {
+        let query = wire::ListPulls {
+            state: "open",
+            head: None,
+            per_page: 100,
+        };
+        let pulls: Vec<wire::Pull> = self
+            .get(
+                format!("list the open pull requests for {prefix}*"),
+                self.route("/pulls"),
+                &query,
+            )
+            .await?;
+        let mut heads: Vec<String> = pulls
+            .into_iter()
+            .map(|p| p.head.name)
+            .filter(|h| h.starts_with(prefix))
+            .collect();
+        heads.sort();
+        heads.dedup();
+        Ok(heads)
+    }
+
     /// The oldest open pull request whose head is `head` in this repository.
     async fn find_open(&self, head: &str) -> Result<Option<wire::Pull>, GithubError> {
         let qualified = format!("{}:{head}", self.repository().owner());
         let query = wire::ListPulls {
             state: "open",
-            head: &qualified,
+            head: Some(&qualified),
             per_page: 100,
         };
         let pulls: Vec<wire::Pull> = self

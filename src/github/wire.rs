@@ -15,7 +15,8 @@ pub(super) struct Installation {
 pub(super) struct ListPulls<'a> {
     pub state: &'static str,
     /// `owner:branch`.
-    pub head: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head: Option<&'a str>,
     pub per_page: u8,
 }
 

@@ -262,6 +262,16 @@ fn stack(out: &mut String, s: &StackSync) {
             );
         }
     }
+    for r in &s.closed_pull_requests {
+        let _ = writeln!(
+            out,
+            "  {}",
+            dim(&format!(
+                "closed codify pull request {}: its drift is gone",
+                r.outcome.url().unwrap_or_default()
+            ))
+        );
+    }
     if !p.steps.is_empty() {
         let _ = writeln!(out, "  {}", bold("Steps:"));
         for (i, step) in p.steps.iter().enumerate() {

@@ -146,7 +146,7 @@ pub(super) async fn apply_plan(
             // One branch for all of the stack's codify steps, made at the first.
             Step::Codify { .. } => match codified {
                 None => {
-                    let o = super::codify::run(snapshot, plan, check, opts, i);
+                    let o = super::codify::run(snapshot, plan, check, opts, i).await;
                     codified = Some(i);
                     o
                 }

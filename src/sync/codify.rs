@@ -1,8 +1,7 @@
 //! The `codify` steps of a plan: every drifted property the policy keeps is
 //! written into the stack's files on one branch per stack and drift, pushed
-//! for review. Opening the pull request from that branch is the forge's
-//! part (see `codify::PullRequest`); until it is wired, the outcome carries
-//! the title and body it needs.
+//! for review, and, with a `github:` section, the pull request opened or
+//! updated from it (`review`).
 
 use serde_json::json;
 
@@ -10,6 +9,7 @@ use super::SyncOptions;
 use super::apply::{StepOutcome, StepResult};
 use crate::check::StackCheck;
 use crate::codify::{self, git::BranchState};
+use crate::github::PrOutcome;
 use crate::load::Snapshot;
 use crate::plan::{StackPlan, Step};
 use crate::source::{Source, credentials_for};
@@ -17,7 +17,7 @@ use crate::template::PropertyPath;
 
 /// Runs every codify step of the plan at once (they share one branch); the
 /// outcome is the first step's, and later codify steps point back to it.
-pub(super) fn run(
+pub(super) async fn run(
     snapshot: &Snapshot,
     plan: &StackPlan,
     check: &StackCheck,
@@ -73,20 +73,43 @@ pub(super) fn run(
         Ok(p) => p,
         Err(e) => return failed(e.to_string()),
     };
-    let (result, reason) = match published.state {
+    let (mut result, mut reason) = match published.state {
         BranchState::Unchanged => (
             StepResult::AlreadyDone,
             format!("the branch {} already holds this change", published.branch),
         ),
         _ => (
             StepResult::Applied,
-            // The seam: the forge module opens or updates the pull request from here.
-            format!(
-                "pushed the branch {}; the pull request is opened from it by the forge",
-                published.branch
-            ),
+            format!("pushed the branch {}", published.branch),
         ),
     };
+    // With a `github:` section, the pull request is opened or brought up to
+    // date; without one, the branch and the printed body are the proposal.
+    let mut review = None;
+    if let Some(settings) = &snapshot.config.github {
+        match super::review::open_or_update(settings, &prepared.pull_request).await {
+            Ok(r) => {
+                if matches!(
+                    r.outcome,
+                    PrOutcome::Opened { .. } | PrOutcome::Updated { .. }
+                ) {
+                    result = StepResult::Applied;
+                }
+                if let Some(url) = r.outcome.url() {
+                    reason = format!("{reason}; pull request {url}");
+                }
+                review = Some(r);
+            }
+            Err(e) => {
+                let mut o = failed(format!(
+                    "pushed the branch {}, but the pull request: {e}",
+                    published.branch
+                ));
+                o.detail = json!({"branch": published.branch, "commit": published.commit});
+                return o;
+            }
+        }
+    }
     let mut o = StepOutcome::new(index, result, Some(reason));
     o.verified = Some(prepared.proof.holds);
     o.detail = json!({
@@ -94,6 +117,7 @@ pub(super) fn run(
         "commit": published.commit,
         "branch_state": published.state,
         "pull_request": prepared.pull_request,
+        "review": review,
         "skipped": prepared.proposal.skipped,
     });
     o

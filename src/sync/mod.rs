@@ -10,6 +10,7 @@
 mod apply;
 mod codify;
 mod history;
+pub mod review;
 pub mod verdict;
 
 use std::collections::HashMap;
@@ -108,6 +109,9 @@ pub struct StackSync {
     pub outcomes: Vec<StepOutcome>,
     /// How long each open drift has been open (for reports and SLOs), by `logical_id path`.
     pub drift_age_secs: std::collections::BTreeMap<String, u64>,
+    /// Codify pull requests closed because their drift is gone.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub closed_pull_requests: Vec<review::Review>,
 }
 
 /// Syncs every stack of the snapshot (those `opts.check.stacks` names, or all).
@@ -324,10 +328,24 @@ async fn sync_stack(
     if opts.apply && !plan.steps.is_empty() {
         outcomes = apply::apply_plan(snapshot, aws, store, &plan, check, opts, calls).await;
     }
+    let mut closed_pull_requests = Vec::new();
+    let settled = check.error.is_none() && check.status != check::CheckStatus::Skipped;
+    if let (true, true, Some(settings)) = (opts.apply, settled, &snapshot.config.github) {
+        let keep = outcomes
+            .iter()
+            .find_map(|o| o.detail.get("branch").and_then(|b| b.as_str()));
+        match review::close_stale(settings, &check.name, keep).await {
+            Ok(closed) => closed_pull_requests = closed,
+            Err(e) => {
+                tracing::warn!(stack = %check.name, error = %e, "cannot close stale codify pull requests")
+            }
+        }
+    }
     let synced = StackSync {
         plan,
         outcomes,
         drift_age_secs: ages,
+        closed_pull_requests,
     };
     (synced, decided)
 }

@@ -13,6 +13,16 @@ use crate::support::emulator::{Account, deploy_stack, emulator};
 /// Runs driftsync as `account`, reaching the test bed only through the
 /// standard AWS environment variables.
 pub fn driftsync_as(account: &Account, dir: &Path, args: &[&str]) -> (String, String, i32) {
+    driftsync_as_with(account, dir, args, &[])
+}
+
+/// [`driftsync_as`] with more environment variables.
+pub fn driftsync_as_with(
+    account: &Account,
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (String, String, i32) {
     let out = Command::new(env!("CARGO_BIN_EXE_driftsync"))
         .args(args)
         .arg("--color=never")
@@ -21,6 +31,7 @@ pub fn driftsync_as(account: &Account, dir: &Path, args: &[&str]) -> (String, St
         .env_remove("CI")
         .env("DRIFTSYNC_CACHE_DIR", dir.join(".git/driftsync-test-cache"))
         .env("DRIFTSYNC_STATE_DIR", dir.join(".git/driftsync-state"))
+        .envs(env.iter().copied())
         .output()
         .expect("driftsync runs");
     (

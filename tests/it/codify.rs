@@ -16,8 +16,9 @@ use driftsync::source::{Credentials, Secret};
 use driftsync::template::path::Segment;
 use serde_json::{Value, json};
 
-use crate::check::{driftsync_as, scenario_with};
+use crate::check::{driftsync_as, driftsync_as_with, scenario_with};
 use crate::support::git_http::GitHttpServer;
+use crate::support::github_fake::GithubFake;
 use crate::support::{TestRepo, corpus_dir, corpus_templates};
 
 // ---- the editor over the corpus -------------------------------------------
@@ -653,5 +654,103 @@ fn an_ssm_parameter_changed_out_of_band_with_policy_codify_becomes_a_branch_with
     assert_eq!(
         lines[1],
         "+  { \"ParameterKey\": \"LogLevel\", \"ParameterValue\": \"warn\" },"
+    );
+}
+
+#[test]
+fn with_a_github_section_the_pushed_branch_becomes_one_pull_request_updated_when_the_drift_changes()
+{
+    const TOKEN: &str = "ghp_codifytesttoken0123456789";
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let fake = rt.block_on(GithubFake::start("", TOKEN));
+    let config = format!(
+        "{}\ngithub:\n  repository: acme/infra\n  api_url: {}\n  labels: [drift]\n  reviewers: [alice]\n",
+        crate::check::example("infra/driftsync.yaml"),
+        fake.api_url()
+    );
+    let s = scenario_with(Some(&config));
+    let (remote_dir, _remote) = bare();
+    let url = format!("file://{}", remote_dir.path().display());
+    s.repo.repo.remote("origin", &url).unwrap();
+    s.repo
+        .repo
+        .find_remote("origin")
+        .unwrap()
+        .push(&["refs/heads/main:refs/heads/main"], None)
+        .unwrap();
+    set_log_level(&s.account, "debug");
+    let run = |args: &[&str]| {
+        let (out, err, code) =
+            driftsync_as_with(&s.account, s.repo.path(), args, &[("GITHUB_TOKEN", TOKEN)]);
+        assert!(
+            !out.contains(TOKEN) && !err.contains(TOKEN),
+            "the token leaked"
+        );
+        (out, err, code)
+    };
+
+    let (out, err, code) = run(&["sync", "--stack", "app-config", "--apply", "-o", "json"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    let o = &json_of(&out)["stacks"][0]["outcomes"][0];
+    assert_eq!(
+        o["detail"]["review"]["outcome"]["result"], "opened",
+        "{out}"
+    );
+    let pulls = fake.pulls();
+    assert_eq!(pulls.len(), 1, "{pulls:?}");
+    let pr = &pulls[0];
+    assert_eq!(pr.head, o["detail"]["branch"].as_str().unwrap());
+    assert_eq!(pr.base, "main");
+    assert!(
+        pr.open && pr.labels.contains(&"drift".to_string()),
+        "{pr:?}"
+    );
+    assert_eq!(pr.reviewers, ["alice"]);
+    assert!(pr.body.contains("`\"debug\"`"), "{}", pr.body);
+
+    // The same drift again: the pull request is left as it is.
+    let (out, _, _) = run(&["sync", "--stack", "app-config", "--apply", "-o", "json"]);
+    let o = &json_of(&out)["stacks"][0]["outcomes"][0];
+    assert_eq!(
+        o["detail"]["review"]["outcome"]["result"], "unchanged",
+        "{out}"
+    );
+    assert_eq!(fake.pulls().len(), 1);
+    assert!(fake.pulls()[0].comments.is_empty());
+
+    // The drift changes: the same pull request is updated, with a comment.
+    set_log_level(&s.account, "warn");
+    let (out, err, code) = run(&["codify", "--stack", "app-config", "--apply"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        out.contains("Pull request ") && out.contains(": updated."),
+        "{out}"
+    );
+    let pulls = fake.pulls();
+    assert_eq!(pulls.len(), 1, "never a second pull request");
+    assert!(pulls[0].body.contains("`\"warn\"`"), "{}", pulls[0].body);
+    assert_eq!(pulls[0].comments.len(), 1, "{:?}", pulls[0].comments);
+
+    // The drift is reverted by hand: the next sync closes the pull request,
+    // with a comment, and only that one.
+    set_log_level(&s.account, "info");
+    let (out, err, code) = run(&["sync", "--stack", "app-config", "--apply", "-o", "json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let closed = &json_of(&out)["stacks"][0]["closed_pull_requests"];
+    assert_eq!(closed[0]["outcome"]["result"], "closed", "{out}");
+    let pulls = fake.pulls();
+    assert_eq!(pulls.len(), 1);
+    assert!(!pulls[0].open, "{:?}", pulls[0]);
+    assert_eq!(pulls[0].comments.len(), 2);
+    assert!(
+        pulls[0].comments[1].contains("is gone"),
+        "{:?}",
+        pulls[0].comments
+    );
+    let (out, _, code) = run(&["sync", "--stack", "app-config", "--apply", "-o", "json"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        !out.contains("closed_pull_requests"),
+        "nothing left to close: {out}"
     );
 }

@@ -104,6 +104,22 @@ pub async fn lifecycle(fake: &GithubFake) {
     assert_eq!(fake.pull(*number).title, retitled.title);
     assert_eq!(fake.pull(*number).comments.len(), 1);
 
+    // A stack's open codify heads are found by prefix (not another stack's).
+    assert_eq!(
+        client
+            .open_heads_with_prefix("driftsync/codify/")
+            .await
+            .unwrap(),
+        [HEAD]
+    );
+    assert!(
+        client
+            .open_heads_with_prefix("driftsync/codify/other-stack-")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
     // The drift is gone: comment, then close; then there is nothing left.
     let closed = client
         .close_pull_request(HEAD, "The drift was reverted in the console.")
