@@ -7,8 +7,8 @@
 //! its source span ([`edit`]); [`proof`] re-parses and re-resolves the
 //! result to show the codified properties now equal live (and runs cfn-lint
 //! when it is installed); [`git`] commits the files on a branch named after
-//! the drift and pushes it; [`PullRequest`] is the title and body a forge
-//! module opens the pull request with (see [`Proposal::pull_request`]).
+//! the drift and pushes it; [`PullRequest`] is the title and body the
+//! `github` module opens the pull request with (through `sync::review`).
 //!
 //! Owns the template edits and the codify branch. It never writes read-only
 //! properties, never codifies write-only or secret values (NoEcho

@@ -1,6 +1,6 @@
 //! One stack's codify run, as the CLI and `sync --apply` both do it: read
 //! the files at the base revision, propose, prove, and (when asked) push
-//! the branch. The pull request itself is the forge's: see
+//! the branch. The pull request itself is `sync::review`'s: see
 //! [`Prepared::pull_request`].
 
 use serde::Serialize;
