@@ -252,17 +252,9 @@ async fn create(
                     size: template_body.len(),
                 });
             }
-            call = call.template_body(template_body).set_parameters(Some(
-                parameters
-                    .iter()
-                    .map(|(k, v)| {
-                        Parameter::builder()
-                            .parameter_key(k)
-                            .parameter_value(v)
-                            .build()
-                    })
-                    .collect(),
-            ));
+            call = call
+                .template_body(template_body)
+                .set_parameters(Some(sdk_parameters(parameters)));
         }
         ChangeSetKind::RevertDrift => {
             call = call
@@ -361,17 +353,7 @@ pub async fn create_stack(
         .create_stack()
         .stack_name(&req.stack)
         .template_body(template_body)
-        .set_parameters(Some(
-            parameters
-                .iter()
-                .map(|(k, v)| {
-                    Parameter::builder()
-                        .parameter_key(k)
-                        .parameter_value(v)
-                        .build()
-                })
-                .collect(),
-        ))
+        .set_parameters(Some(sdk_parameters(parameters)))
         .set_capabilities(Some(sdk_capabilities(req)))
         .set_tags(Some(sdk_tags(req)))
         .client_request_token(&req.name)
@@ -415,5 +397,17 @@ fn sdk_tags(req: &ChangeSetRequest) -> Vec<Tag> {
     req.tags
         .iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+fn sdk_parameters(parameters: &[(String, String)]) -> Vec<Parameter> {
+    parameters
+        .iter()
+        .map(|(k, v)| {
+            Parameter::builder()
+                .parameter_key(k)
+                .parameter_value(v)
+                .build()
+        })
         .collect()
 }
