@@ -2,9 +2,14 @@
 
 use std::path::PathBuf;
 
-/// The shared corpus of real AWS sample templates, next to the repository.
+/// The shared corpus of real AWS sample templates: `DRIFTSYNC_CORPUS_DIR`,
+/// else `../shared/corpus/cfn-templates` next to the repository.
 pub fn corpus_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/cfn-templates")
+    std::env::var_os("DRIFTSYNC_CORPUS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/cfn-templates")
+        })
 }
 
 /// Every template file in the corpus, sorted, as paths relative to it.
@@ -13,7 +18,13 @@ pub fn corpus_templates() -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut dirs = vec![root.clone()];
     while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).expect("corpus directory is readable") {
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
+            panic!(
+                "the corpus is not at {} ({e}); set DRIFTSYNC_CORPUS_DIR",
+                dir.display()
+            )
+        });
+        for entry in entries {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 dirs.push(path);
