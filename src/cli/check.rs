@@ -29,10 +29,10 @@ pub struct CheckArgs {
     #[arg(long)]
     pub show_ignored: bool,
     /// Reuse a drift detection that finished within this age (e.g. 15m) instead of starting one.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::config::parse_duration)]
     pub max_age: Option<Duration>,
     /// Give up on a drift detection after this long.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = crate::config::parse_duration)]
     pub detection_timeout: Duration,
     /// Stacks checked at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -43,7 +43,7 @@ pub struct CheckArgs {
     /// Skip drift detection for stacks AWS Config's drift rule (deployed by
     /// `driftsync bootstrap`) found compliant within this age and since their
     /// last update, e.g. 1h. Pending changes are still checked.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::config::parse_duration)]
     pub trust_config: Option<Duration>,
     #[command(flatten)]
     pub ci: super::ci::CiArgs,

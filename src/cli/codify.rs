@@ -30,7 +30,7 @@ pub struct CodifyArgs {
     #[arg(long)]
     pub apply: bool,
     /// Reuse a drift detection that finished within this age.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::config::parse_duration)]
     pub max_age: Option<Duration>,
 }
 

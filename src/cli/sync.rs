@@ -28,10 +28,10 @@ pub struct SyncArgs {
     #[arg(long)]
     pub deep: bool,
     /// Reuse a drift detection that finished within this age.
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::config::parse_duration)]
     pub max_age: Option<Duration>,
     /// How long one remediation (a change set, a revert) may take.
-    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = crate::config::parse_duration)]
     pub timeout: Duration,
     /// Stacks checked at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]

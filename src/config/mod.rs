@@ -16,6 +16,27 @@ use indexmap::IndexMap;
 
 use crate::doc::{self, Location, Node, NodeKind};
 use crate::source;
+/// The longest duration driftsync accepts anywhere (flags and config):
+/// ten years. Longer ones mean "never" and would overflow the clock
+/// arithmetic that deadlines and windows do.
+pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// Parses a duration like `90s`, `30m` or `1h` (humantime's syntax),
+/// refusing one longer than [`MAX_DURATION`].
+///
+/// # Errors
+/// Why the text is not an accepted duration, in words.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if d > MAX_DURATION {
+        return Err(format!(
+            "longer than {} days, the longest duration driftsync accepts",
+            MAX_DURATION.as_secs() / 86_400
+        ));
+    }
+    Ok(d)
+}
+
 pub use git::{GitSettings, RawGit};
 pub use github::{GithubSettings, RawGithub};
 pub use model::{Capability, Defaults, IgnoreRule, RawConfig, RawStack};

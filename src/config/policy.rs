@@ -139,7 +139,7 @@ pub(super) fn compile(raw: &RawPolicy, place: &Place<'_>) -> Result<PolicySettin
     let duration = |key: &str, text: &Option<String>| -> Result<Option<Duration>, ConfigError> {
         text.as_deref()
             .map(|t| {
-                humantime::parse_duration(t).map_err(|e| {
+                super::parse_duration(t).map_err(|e| {
                     place.error(
                         &["limits", key],
                         format!("\"{t}\" is not a duration (like 90s, 30m or 1h): {e}"),

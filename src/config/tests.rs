@@ -280,6 +280,10 @@ fn policy_mistakes_are_located_errors() {
             "4:17: \"../outside.guard\" leaves the repository",
         ),
         ("stacks_policy: 1\n", "4:1: unknown field `stacks_policy`"),
+        (
+            "policy: {limits: {window: 18446744073709551615s}}\n",
+            "4:27: \"18446744073709551615s\" is not a duration (like 90s, 30m or 1h): longer than 3650 days",
+        ),
     ];
     for (yaml, want) in cases {
         let text = format!("version: 1\ndefaults: {{region: us-east-1}}\nstacks: []\n{yaml}");

@@ -43,6 +43,11 @@ pub(super) struct Guard {
 /// # Errors
 /// [`PolicyError::GuardParse`], located when Guard says where.
 pub fn check_guard(file: &str, text: &str) -> Result<(), PolicyError> {
+    within_limits(text).map_err(|(location, message)| PolicyError::GuardParse {
+        file: file.to_string(),
+        location,
+        message,
+    })?;
     run(file, text, "<empty template>", r#"{"Resources": {}}"#)
         .map(|_| ())
         .map_err(|message| {
@@ -89,6 +94,65 @@ impl Guard {
             }],
         }
     }
+}
+
+/// The largest guard file read, in bytes. Real rule files are a few KiB;
+/// Guard's parser takes seconds and gigabytes on tens of megabytes.
+pub const MAX_GUARD_BYTES: usize = 1024 * 1024;
+
+/// The deepest nesting of `[`, `{` and `(` a guard file may have. Guard's
+/// parser recurses once per level, and a thread's stack (2 MiB for spawned
+/// threads) would overflow long before a person writes such a file.
+pub const MAX_GUARD_NESTING: usize = 64;
+
+/// Refuses a guard file too large or too deeply nested to hand to Guard,
+/// with the place of the first bracket past the limit. Brackets in
+/// comments and quoted strings do not count.
+fn within_limits(text: &str) -> Result<(), (Option<Location>, String)> {
+    if text.len() > MAX_GUARD_BYTES {
+        return Err((
+            None,
+            format!(
+                "the file is {} bytes, larger than the {MAX_GUARD_BYTES}-byte limit for guard files",
+                text.len()
+            ),
+        ));
+    }
+    let (mut line, mut col, mut depth) = (1u32, 0u32, 0usize);
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut escaped = false;
+    for c in text.chars() {
+        col += 1;
+        match c {
+            '\n' => {
+                (line, col, comment) = (line + 1, 0, false);
+                continue;
+            }
+            _ if comment => continue,
+            _ if escaped => escaped = false,
+            '\\' if quote.is_some() => escaped = true,
+            _ if quote == Some(c) => quote = None,
+            _ if quote.is_some() => {}
+            '"' | '\'' => quote = Some(c),
+            '#' => comment = true,
+            '[' | '{' | '(' => {
+                depth += 1;
+                if depth > MAX_GUARD_NESTING {
+                    return Err((
+                        Some(Location { line, col }),
+                        format!(
+                            "rules nested more than {MAX_GUARD_NESTING} levels deep; \
+                             driftsync refuses them rather than risk its stack"
+                        ),
+                    ));
+                }
+            }
+            ']' | '}' | ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Runs Guard; the JSON report, or why there is none.

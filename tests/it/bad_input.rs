@@ -214,3 +214,47 @@ fn a_missing_or_invalid_guard_file_is_a_located_validate_error() {
     assert_eq!(codes, ["unreadable-guard", "guard-error"]);
     assert_eq!(v["valid"], false);
 }
+
+#[test]
+fn a_deeply_nested_guard_file_is_a_located_validate_error_not_an_abort() {
+    let r = TestRepo::new();
+    r.write(
+        "driftsync.yaml",
+        &format!("{CONFIG}guards:\n  - file: policies/deep.guard\n"),
+    );
+    r.write(
+        "stacks/app.yaml",
+        "Resources:\n  A:\n    Type: AWS::SNS::Topic\n",
+    );
+    let nested = format!(
+        "rule r {{\n  Resources.*.Properties.X in {}1{}\n}}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    r.write("policies/deep.guard", &nested);
+    r.commit("deep guard");
+    assert_clean_failure(
+        &driftsync(r.path(), &["validate"]),
+        "policies/deep.guard:2:94: guard file policies/deep.guard is not valid Guard: rules nested more than 64 levels deep",
+    );
+}
+
+#[test]
+fn a_duration_too_long_for_the_clock_is_refused_not_a_panic() {
+    let r = TestRepo::new();
+    r.write("driftsync.yaml", CONFIG);
+    r.commit("config");
+    for args in [
+        &["check", "--detection-timeout", "18446744073709551615s"][..],
+        &["sync", "--apply", "--timeout", "18446744073709551615s"][..],
+        &["check", "--max-age", "100000years"][..],
+    ] {
+        let (out, err, code) = driftsync(r.path(), args);
+        assert_ne!(code, 101, "{args:?} panicked:\n{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(
+            err.contains("longer than 3650 days, the longest duration driftsync accepts"),
+            "{args:?}:\n{out}\n{err}"
+        );
+    }
+}

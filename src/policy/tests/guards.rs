@@ -252,3 +252,66 @@ fn a_drift_without_live_properties_says_its_guards_were_not_evaluated() {
         only(&d).reason
     );
 }
+
+#[test]
+fn a_deeply_nested_guard_file_is_refused_with_its_place_not_a_stack_overflow() {
+    // Guard's parser recurses once per nesting level; a repository must not
+    // be able to crash the agent that reads its guard files.
+    let lists = format!(
+        "rule r {{\n  Resources.*.Properties.X in {}1{}\n}}\n",
+        "[".repeat(200_000),
+        "]".repeat(200_000)
+    );
+    let err = check_guard("deep.guard", &lists).unwrap_err();
+    assert!(err.to_string().starts_with("deep.guard:2:"), "{err}");
+    assert!(
+        err.to_string().contains("nested more than 64 levels deep"),
+        "{err}"
+    );
+
+    let mut whens = String::from("rule r {\n");
+    for _ in 0..10_000 {
+        whens.push_str("when Resources exists {\n");
+    }
+    let err = check_guard("when.guard", &whens).unwrap_err();
+    assert!(
+        err.to_string().contains("nested more than 64 levels deep"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_guard_file_larger_than_the_limit_is_refused_before_parsing() {
+    let mut text = String::new();
+    while text.len() <= 1024 * 1024 {
+        text.push_str("rule r { Resources exists } # padding padding padding\n");
+    }
+    let err = check_guard("big.guard", &text).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("larger than the 1048576-byte limit for guard files"),
+        "{err}"
+    );
+}
+
+#[test]
+fn brackets_in_comments_and_strings_do_not_count_as_nesting() {
+    let text = format!(
+        "# {}\nrule r {{ Resources.*.Properties.Name == \"{}\" }}\n",
+        "[".repeat(100),
+        "{".repeat(100)
+    );
+    assert!(check_guard("ok.guard", &text).is_ok());
+}
+
+#[test]
+fn nesting_at_the_limit_is_handed_to_guard_on_a_test_threads_small_stack() {
+    let depth = crate::policy::guard::MAX_GUARD_NESTING - 1; // the rule's own `{`
+    let text = format!(
+        "rule r {{\n  Resources.*.Properties.X in {}1{}\n}}\n",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    // Parses or is refused by Guard itself; either way, no overflow.
+    let _ = check_guard("limit.guard", &text);
+}
