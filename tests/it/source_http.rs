@@ -328,6 +328,40 @@ fn a_token_inside_the_url_works_and_is_redacted_from_every_message() {
 }
 
 #[test]
+fn a_password_in_the_url_never_shows_in_the_error_for_a_revision_that_does_not_exist() {
+    let server = GitHttpServer::start(TOKEN, false);
+    let (repo, _) = infra_repo();
+    server.publish(&repo, "infra");
+    let home = tempfile::tempdir().unwrap();
+    let url = server.url_with_credentials("infra", "alice", TOKEN);
+    for command in [
+        &["validate"][..],
+        &["check"],
+        &["plan"],
+        &["sync"],
+        &["diff", "--from", "HEAD"],
+        &["codify", "--stack", "web-sg"],
+    ] {
+        let mut args = vec!["-vv", "--repo", &url, "--rev", "no-such-rev"];
+        args.extend_from_slice(command);
+        let (out, err, code) = driftsync(home.path(), None, None, &args);
+        assert_eq!(code, 1, "{command:?}: {out}{err}");
+        assert!(
+            err.contains("unknown revision \"no-such-rev\""),
+            "{command:?}: {err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "http://alice@127.0.0.1:{}/infra.git",
+                server.port()
+            )),
+            "{command:?}: {err}"
+        );
+        assert_no_secret(&[&out, &err]);
+    }
+}
+
+#[test]
 fn plain_http_to_loopback_works_the_same() {
     let server = GitHttpServer::start(TOKEN, false);
     let (repo, first) = infra_repo();
