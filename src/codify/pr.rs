@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::Proposal;
 use super::proof::Proof;
 use crate::drift::DifferenceKind;
+use crate::report::md;
 use crate::template::Value;
 
 /// What a forge needs to open (or update) the pull request.
@@ -50,21 +51,23 @@ impl Proposal {
         );
         for c in &self.changes {
             body.push_str(&format!(
-                "| `{}` | `{}` | {} | {} | `{}`: {} |\n",
-                c.logical_id,
-                c.property_path,
+                "| {} | {} | {} | {} | {}: {} |\n",
+                md::code(&c.logical_id),
+                md::code(&c.property_path.to_string()),
                 cell(c.expected.as_ref(), true),
                 cell(c.actual.as_ref(), false),
-                c.file,
-                c.via
+                md::code(&c.file),
+                md::text(&c.via.to_string())
             ));
         }
         if !self.skipped.is_empty() {
             body.push_str("\n**Left alone** (a person must decide):\n\n");
             for s in &self.skipped {
                 body.push_str(&format!(
-                    "- `{}` `{}`: {}\n",
-                    s.logical_id, s.property_path, s.reason
+                    "- {} {}: {}\n",
+                    md::code(&s.logical_id),
+                    md::code(&s.property_path.to_string()),
+                    md::text(&s.reason)
                 ));
             }
         }
@@ -118,9 +121,6 @@ fn cell(v: Option<&Value>, expected: bool) -> String {
     match v {
         None if expected => "*(absent)*".into(),
         None => "*(removed)*".into(),
-        Some(v) => {
-            let text = v.to_json().to_string().replace('|', "\\|");
-            format!("`{text}`")
-        }
+        Some(v) => md::code(&v.to_json().to_string()),
     }
 }

@@ -7,24 +7,13 @@ use crate::check::{CheckReport, CheckStatus, StackCheck};
 use crate::drift::DifferenceKind;
 use crate::template::Value;
 
+use super::md::{code, text};
 use super::suppression_text;
 
-/// Text safe inside a table cell: pipes escaped, newlines flattened, long
-/// values shortened.
-fn cell(text: &str) -> String {
-    let flat = text.replace('|', "\\|").replace(['\n', '\r'], " ");
-    if flat.chars().count() > 120 {
-        let cut: String = flat.chars().take(117).collect();
-        format!("{cut}…")
-    } else {
-        flat
-    }
-}
-
-fn code(v: &Option<Value>) -> String {
+fn value(v: &Option<Value>) -> String {
     match v {
         None => "—".into(),
-        Some(v) => format!("`{}`", cell(&v.to_string()).replace('`', "'")),
+        Some(v) => code(&v.to_string()),
     }
 }
 
@@ -59,8 +48,8 @@ pub fn render(report: &CheckReport) -> String {
         let drifted = s.drift.iter().filter(|r| r.is_drifted()).count();
         let _ = writeln!(
             out,
-            "| `{}` | {} | {} | {drifted} | {} |",
-            cell(&s.name),
+            "| {} | {} | {} | {drifted} | {} |",
+            code(&s.name),
             s.region,
             badge(s),
             s.pending.len()
@@ -81,9 +70,9 @@ fn stack(out: &mut String, s: &StackCheck) {
     if drift.is_empty() && s.pending.is_empty() && s.error.is_none() {
         return;
     }
-    let _ = writeln!(out, "\n### `{}` — {}\n", cell(&s.name), badge(s));
+    let _ = writeln!(out, "\n### {} — {}\n", code(&s.name), badge(s));
     if let Some(e) = &s.error {
-        let _ = writeln!(out, "> {}\n", cell(e));
+        let _ = writeln!(out, "> {}\n", code(e));
     }
     if !drift.is_empty() {
         let _ = writeln!(
@@ -95,25 +84,25 @@ fn stack(out: &mut String, s: &StackCheck) {
             let who = r
                 .changed_by
                 .first()
-                .map(|c| cell(&format!("{} ({}, {})", c.principal, c.event, c.time)))
+                .map(|c| code(&format!("{} ({}, {})", c.principal, c.event, c.time)))
                 .unwrap_or_else(|| "—".into());
-            let name = format!("`{}` ({})", cell(&r.logical_id), cell(&r.type_name));
+            let name = format!("{} ({})", code(&r.logical_id), text(&r.type_name));
             if r.status == "DELETED" {
                 let _ = writeln!(out, "| {name} | — | deleted | — | — | {who} |");
             }
             for d in &r.differences {
                 let change = match (d.kind, suppression_text(d)) {
-                    (_, Some(why)) => format!("_{}_", cell(&why)),
+                    (_, Some(why)) => format!("_{}_", text(&why)),
                     (DifferenceKind::Add, None) => "added".into(),
                     (DifferenceKind::Remove, None) => "removed".into(),
                     (DifferenceKind::NotEqual, None) => "changed".into(),
                 };
                 let _ = writeln!(
                     out,
-                    "| {name} | `{}` | {change} | {} | {} | {who} |",
-                    d.property_path,
-                    code(&d.expected),
-                    code(&d.actual)
+                    "| {name} | {} | {change} | {} | {} | {who} |",
+                    code(&d.property_path.to_string()),
+                    value(&d.expected),
+                    value(&d.actual)
                 );
             }
         }
@@ -129,7 +118,7 @@ fn stack(out: &mut String, s: &StackCheck) {
             let path = p
                 .property_path
                 .as_ref()
-                .map_or("—".to_string(), |p| format!("`{p}`"));
+                .map_or("—".to_string(), |p| code(&p.to_string()));
             let change = format!(
                 "{:?}{}",
                 p.change,
@@ -138,11 +127,11 @@ fn stack(out: &mut String, s: &StackCheck) {
             .to_lowercase();
             let _ = writeln!(
                 out,
-                "| `{}` ({}) | {path} | {change} | {} | {} |",
-                cell(&p.logical_id),
-                cell(&p.type_name),
-                code(&p.deployed),
-                code(&p.committed)
+                "| {} ({}) | {path} | {change} | {} | {} |",
+                code(&p.logical_id),
+                text(&p.type_name),
+                value(&p.deployed),
+                value(&p.committed)
             );
         }
     }

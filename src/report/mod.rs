@@ -10,6 +10,7 @@ pub mod annotations;
 pub mod github;
 pub mod human;
 pub mod markdown;
+pub mod md;
 pub mod plan;
 pub mod sarif;
 pub mod style;

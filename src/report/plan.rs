@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::md;
 use super::style::{bold, dim, green, red, yellow};
 use crate::config::Action;
 use crate::plan::Step;
@@ -299,7 +300,7 @@ pub fn render_markdown(report: &SyncReport) -> String {
             let path = d
                 .property_path
                 .as_ref()
-                .map(|p| format!("`{p}`"))
+                .map(|p| md::code(&p.to_string()))
                 .unwrap_or_else(|| "—".into());
             let decision = match &d.blocked {
                 Some(_) => "**blocked**".to_string(),
@@ -308,21 +309,22 @@ pub fn render_markdown(report: &SyncReport) -> String {
             let why = d
                 .blocked
                 .clone()
-                .unwrap_or_else(|| format!("{} ({})", d.reason, d.rule))
-                .replace('|', "\\|");
+                .unwrap_or_else(|| format!("{} ({})", d.reason, d.rule));
+            let why = md::text(&why);
             let kind = serde_json::to_value(d.kind)
                 .ok()
                 .and_then(|v| v.as_str().map(String::from))
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "| `{}` | `{}` | {path} | {kind} | {decision} | {why} |",
-                s.plan.name, d.logical_id
+                "| {} | {} | {path} | {kind} | {decision} | {why} |",
+                md::code(&s.plan.name),
+                md::code(&d.logical_id)
             );
         }
     }
     for s in report.stacks.iter().filter(|s| !s.plan.steps.is_empty()) {
-        let _ = writeln!(out, "\n### `{}`\n", s.plan.name);
+        let _ = writeln!(out, "\n### {}\n", md::code(&s.plan.name));
         for (i, step) in s.plan.steps.iter().enumerate() {
             let result = s
                 .outcomes
@@ -330,12 +332,7 @@ pub fn render_markdown(report: &SyncReport) -> String {
                 .find(|o| o.step == i)
                 .map(|o| format!(" — {:?}", o.result).to_lowercase())
                 .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "{}. {}{result}",
-                i + 1,
-                step_text(step).replace('|', "\\|")
-            );
+            let _ = writeln!(out, "{}. {}{result}", i + 1, md::text(&step_text(step)));
         }
     }
     out

@@ -506,3 +506,51 @@ fn one_resource_is_checked_with_detect_stack_resource_drift() {
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["stacks"][0]["status"], "DRIFTED");
 }
+
+/// Renders markdown as GitHub does (tables, autolinks), with raw HTML
+/// passed through so that an injection would show.
+fn render_gfm(markdown: &str) -> String {
+    let mut options = comrak::Options::default();
+    options.extension.table = true;
+    options.extension.autolink = true;
+    options.extension.strikethrough = true;
+    options.render.r#unsafe = true;
+    comrak::markdown_to_html(markdown, &options)
+}
+
+#[test]
+fn a_hostile_live_value_is_inert_text_in_the_markdown_reports() {
+    let s = scenario();
+    let hostile = "x` | <img src=x onerror=alert(1)> | [login](https://evil.example) ![p](https://evil.example/p.png) <b>b</b>";
+    emulator().boto3(
+        &s.account,
+        "ssm",
+        "put_parameter",
+        json!({"Name": "/app/log-level", "Value": hostile, "Type": "String", "Overwrite": true}),
+    );
+    for args in [
+        &["check", "-o", "markdown"][..],
+        &["plan", "-o", "markdown"][..],
+    ] {
+        let (out, err, code) = driftsync_as(&s.account, s.repo.path(), args);
+        assert_eq!(code, 2, "{args:?}: {out}\n{err}");
+        if args[0] == "check" {
+            assert!(out.contains("onerror"), "the value is shown:\n{out}");
+        }
+        let html = render_gfm(&out);
+        for bad in ["<a ", "<img", "<b>"] {
+            assert!(
+                !html.contains(bad),
+                "{args:?} rendered {bad}:\n{out}\n{html}"
+            );
+        }
+        // Every row has as many cells as its table's header.
+        for table in html.split("<table>").skip(1) {
+            let table = table.split("</table>").next().unwrap();
+            let columns = table.matches("</th>").count();
+            for row in table.split("<tr>").skip(2) {
+                assert_eq!(row.matches("</td>").count(), columns, "{args:?}:\n{out}");
+            }
+        }
+    }
+}
