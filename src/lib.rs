@@ -19,6 +19,7 @@
 //! (SQLite and the audit log); the CLI (`cli`) is the only place that prints
 //! or exits.
 
+pub mod allowed_hosts;
 pub mod check;
 pub mod cli;
 pub mod codify;

@@ -12,6 +12,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::{GlobalArgs, Out, OutputFormat, exit, open_source};
+use crate::allowed_hosts::AllowedHosts;
 use crate::check::{self, CheckOptions};
 use crate::codify;
 use crate::live::{Aws, DetectOptions};
@@ -96,6 +97,7 @@ pub(super) fn run(g: &GlobalArgs, args: &CodifyArgs, out: &mut Out) -> anyhow::R
             &snapshot,
             &prepared,
             &credentials_for(&g.repo, &Credentials::from_env()),
+            &AllowedHosts::from_env(|k| std::env::var(k).ok()).and_operator_url(&g.repo),
         )?)
     } else {
         None

@@ -57,6 +57,8 @@ pub enum CodifyError {
     Source(#[from] crate::source::SourceError),
     #[error("stack {stack}: the edited template does not match live, so it is not proposed: {why}")]
     Unproven { stack: String, why: String },
+    #[error(transparent)]
+    HostRefused(#[from] crate::allowed_hosts::HostRefused),
 }
 
 /// Everything [`propose`] reads. Texts are as committed at the base revision.

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::git::{self, Published};
 use super::proof::{self, Proof};
 use super::{CodifyError, Input, Proposal, PullRequest};
+use crate::allowed_hosts::AllowedHosts;
 use crate::check::StackCheck;
 use crate::load::Snapshot;
 use crate::policy::Decision;
@@ -127,12 +128,15 @@ pub fn prepare(
 /// proposed).
 ///
 /// # Errors
-/// [`CodifyError::Unproven`] when the proof does not hold; git errors.
+/// [`CodifyError::Unproven`] when the proof does not hold;
+/// [`CodifyError::HostRefused`] when the config's `git.remote` is a URL on a
+/// host `allowed` does not admit; git errors.
 pub fn push(
     source: &Source,
     snapshot: &Snapshot,
     prepared: &Prepared,
     credentials: &Credentials,
+    allowed: &AllowedHosts,
 ) -> Result<Published, CodifyError> {
     if !prepared.proof.holds {
         return Err(CodifyError::Unproven {
@@ -146,6 +150,12 @@ pub fn push(
     }
     let settings = &snapshot.config.git;
     let url = git::remote_url(source, &settings.remote)?;
+    // A remote *name* is the operator's (their checkout or their --repo); a
+    // URL in the config is the repository's own say, so the token goes
+    // there only if the operator allows the host.
+    if settings.remote.contains("://") {
+        allowed.check(&url, "git.remote in driftsync.yaml")?;
+    }
     Ok(git::publish(
         source.repository(),
         &prepared.proposal.base_revision,

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::SyncOptions;
 use super::apply::{StepOutcome, StepResult};
+use crate::allowed_hosts::AllowedHosts;
 use crate::check::StackCheck;
 use crate::codify::{self, git::BranchState};
 use crate::github::PrOutcome;
@@ -69,6 +70,7 @@ pub(super) async fn run(
         snapshot,
         &prepared,
         &credentials_for(&repo.spec, &repo.options.credentials),
+        &AllowedHosts::from_env(|k| std::env::var(k).ok()).and_operator_url(&repo.spec),
     ) {
         Ok(p) => p,
         Err(e) => return failed(e.to_string()),

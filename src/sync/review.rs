@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use crate::allowed_hosts::AllowedHosts;
 use crate::codify::PullRequest;
 use crate::config::GithubSettings;
 use crate::github::{Auth, AuthError, GithubClient, GithubError, PrOutcome, PullRequestSpec};
@@ -16,6 +17,17 @@ pub enum ReviewError {
     Auth(#[from] AuthError),
     #[error(transparent)]
     Github(#[from] GithubError),
+    #[error(transparent)]
+    HostRefused(#[from] crate::allowed_hosts::HostRefused),
+}
+
+/// A client for the configured API, once the operator's allow-list admits
+/// its host: `github.api_url` is the repository's say, the token is not.
+async fn connect(settings: &GithubSettings) -> Result<GithubClient, ReviewError> {
+    let env = |k: &str| std::env::var(k).ok();
+    AllowedHosts::from_env(env).check(&settings.api_url, "github.api_url in driftsync.yaml")?;
+    let auth = Auth::from_env(env)?;
+    Ok(GithubClient::connect(&settings.api_url, settings.repository.clone(), auth).await?)
 }
 
 /// What happened to the pull request, for reports.
@@ -35,9 +47,7 @@ pub async fn open_or_update(
     settings: &GithubSettings,
     pr: &PullRequest,
 ) -> Result<Review, ReviewError> {
-    let auth = Auth::from_env(|k| std::env::var(k).ok())?;
-    let client =
-        GithubClient::connect(&settings.api_url, settings.repository.clone(), auth).await?;
+    let client = connect(settings).await?;
     let mut spec = PullRequestSpec::new(&pr.branch, &pr.base, &pr.title, &pr.body);
     spec.labels = pr.labels.clone();
     for l in &settings.labels {
@@ -65,9 +75,7 @@ pub async fn close_stale(
     stack: &str,
     keep: Option<&str>,
 ) -> Result<Vec<Review>, ReviewError> {
-    let auth = Auth::from_env(|k| std::env::var(k).ok())?;
-    let client =
-        GithubClient::connect(&settings.api_url, settings.repository.clone(), auth).await?;
+    let client = connect(settings).await?;
     let prefix = format!("{}{stack}-", crate::codify::git::BRANCH_PREFIX);
     let mut closed = Vec::new();
     for head in client.open_heads_with_prefix(&prefix).await? {

@@ -679,9 +679,47 @@ fn with_a_github_section_the_pushed_branch_becomes_one_pull_request_updated_when
         .push(&["refs/heads/main:refs/heads/main"], None)
         .unwrap();
     set_log_level(&s.account, "debug");
+
+    // The config names the API, but the operator has not allowed its host:
+    // the token is not sent, and the step says which setting would allow it.
+    let (out, err, code) = driftsync_as_with(
+        &s.account,
+        s.repo.path(),
+        &["sync", "--stack", "app-config", "--apply", "-o", "json"],
+        &[("GITHUB_TOKEN", TOKEN)],
+    );
+    assert_eq!(code, 1, "{out}\n{err}");
+    let reason = json_of(&out)["stacks"][0]["outcomes"][0]["reason"].clone();
+    let host = fake
+        .api_url()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    assert!(
+        reason.as_str().unwrap().contains(&format!(
+            "refusing to send credentials to {host}, which github.api_url in driftsync.yaml names"
+        )) && reason
+            .as_str()
+            .unwrap()
+            .contains(&format!("DRIFTSYNC_ALLOWED_HOSTS={host}")),
+        "{reason}"
+    );
+    assert!(
+        rt.block_on(fake.request_lines()).is_empty(),
+        "the API was asked"
+    );
+    assert!(
+        !out.contains(TOKEN) && !err.contains(TOKEN),
+        "the token leaked"
+    );
+
     let run = |args: &[&str]| {
-        let (out, err, code) =
-            driftsync_as_with(&s.account, s.repo.path(), args, &[("GITHUB_TOKEN", TOKEN)]);
+        let (out, err, code) = driftsync_as_with(
+            &s.account,
+            s.repo.path(),
+            args,
+            &[("GITHUB_TOKEN", TOKEN), ("DRIFTSYNC_ALLOWED_HOSTS", &host)],
+        );
         assert!(
             !out.contains(TOKEN) && !err.contains(TOKEN),
             "the token leaked"
@@ -752,5 +790,57 @@ fn with_a_github_section_the_pushed_branch_becomes_one_pull_request_updated_when
     assert!(
         !out.contains("closed_pull_requests"),
         "nothing left to close: {out}"
+    );
+}
+
+#[test]
+fn a_git_remote_url_in_the_config_gets_the_token_only_when_the_operator_allows_its_host() {
+    let server = GitHttpServer::start(TOKEN, false);
+    let s = scenario_with(None);
+    server.publish(&s.repo, "infra");
+    let url = server.url("infra");
+    let config = format!(
+        "{}\ngit:\n  remote: {url}\n",
+        crate::check::example("infra/driftsync.yaml")
+    );
+    s.repo.write("driftsync.yaml", &config);
+    s.repo.commit("push codify branches to the team's server");
+    set_log_level(&s.account, "debug");
+    let args = ["codify", "--stack", "app-config", "--apply"];
+    let before = server.requests().len(); // publishing pushed over http
+
+    let (out, err, code) = driftsync_as_with(
+        &s.account,
+        s.repo.path(),
+        &args,
+        &[("DRIFTSYNC_GIT_TOKEN", TOKEN)],
+    );
+    assert_eq!(code, 1, "{out}\n{err}");
+    let host = format!("127.0.0.1:{}", server.port());
+    assert!(
+        err.contains(&format!(
+            "refusing to send credentials to {host}, which git.remote in driftsync.yaml names"
+        )),
+        "{err}"
+    );
+    assert_eq!(server.requests().len(), before, "{:?}", server.requests());
+    assert!(!out.contains(TOKEN) && !err.contains(TOKEN));
+
+    let (out, err, code) = driftsync_as_with(
+        &s.account,
+        s.repo.path(),
+        &args,
+        &[
+            ("DRIFTSYNC_GIT_TOKEN", TOKEN),
+            ("DRIFTSYNC_ALLOWED_HOSTS", &host),
+        ],
+    );
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        server.requests()[before..]
+            .iter()
+            .any(|r| r.starts_with("allowed POST /infra.git/git-receive-pack")),
+        "{:?}",
+        server.requests()
     );
 }
