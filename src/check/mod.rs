@@ -46,6 +46,9 @@ pub struct CheckOptions {
     /// Skip drift detection for stacks AWS Config's drift rule found
     /// compliant within this age (and since their last update).
     pub trust_config: Option<Duration>,
+    /// The whole run's deadline: a stack not checked by then is reported
+    /// as timed out (the flag that set it, for the message).
+    pub deadline: Option<(Duration, &'static str)>,
 }
 
 impl Default for CheckOptions {
@@ -59,6 +62,7 @@ impl Default for CheckOptions {
             attribution: true,
             attribution_window: Duration::from_secs(90 * 24 * 3600),
             trust_config: None,
+            deadline: None,
         }
     }
 }
@@ -71,6 +75,9 @@ pub async fn run(
     progress: &(dyn Fn(&StackCheck) + Sync),
 ) -> CheckReport {
     let started = Instant::now();
+    let deadline = opts
+        .deadline
+        .map(|(d, flag)| (tokio::time::Instant::now() + d, timed_out(d, flag)));
     let run_calls = Calls::default();
     let chosen: Vec<&StackState> = snapshot
         .stacks
@@ -97,14 +104,23 @@ pub async fn run(
         std::collections::HashMap::new();
     for ((region, role), stacks) in &groups {
         let names: Vec<&str> = stacks.iter().map(|s| s.spec.name.as_str()).collect();
-        let clients = aws.clients(region, role.as_deref()).await;
-        let result = match &clients {
-            Ok(c) => live::describe_stacks(c, &names, &per_stack, &run_calls)
-                .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
+        let describe = async {
+            let clients = aws.clients(region, role.as_deref()).await;
+            let result = match &clients {
+                Ok(c) => live::describe_stacks(c, &names, &per_stack, &run_calls)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            (clients.ok(), result)
         };
-        if let (Some(age), Ok(c), Ok(_)) = (opts.trust_config, &clients, &result) {
+        let (clients, result) = match &deadline {
+            Some((at, why)) => tokio::time::timeout_at(*at, describe)
+                .await
+                .unwrap_or_else(|_| (None, Err(why.clone()))),
+            None => describe.await,
+        };
+        if let (Some(age), Some(c), Ok(_)) = (opts.trust_config, &clients, &result) {
             // One query per account and region; a failure only costs the saving.
             match live::compliant_stacks(c, live::DRIFT_RULE, age, SystemTime::now(), &run_calls)
                 .await
@@ -127,6 +143,7 @@ pub async fn run(
     let limit = Arc::new(Semaphore::new(opts.concurrency.max(1)));
     let checks = chosen.iter().map(|state| {
         let limit = limit.clone();
+        let deadline = &deadline;
         let calls = per_stack[&state.spec.name].clone();
         let live = described.remove(&state.spec.name).unwrap_or(Ok(None));
         let verdict = match &live {
@@ -138,7 +155,13 @@ pub async fn run(
             let check = match live {
                 Ok(live) => {
                     let ignore = &snapshot.config.ignore;
-                    check_stack(state, aws, live, opts, ignore, verdict, &calls).await
+                    let one = check_stack(state, aws, live, opts, ignore, verdict, &calls);
+                    match deadline {
+                        Some((at, why)) => tokio::time::timeout_at(*at, one)
+                            .await
+                            .unwrap_or_else(|_| StackCheck::error(state, why.clone())),
+                        None => one.await,
+                    }
                 }
                 Err(e) => StackCheck::error(state, e),
             };
@@ -149,6 +172,14 @@ pub async fn run(
     });
     let stacks = futures_util::future::join_all(checks).await;
     CheckReport::new(snapshot, stacks, run_calls.snapshot(), started.elapsed())
+}
+
+/// The error of a stack the run's deadline cut short.
+fn timed_out(d: Duration, flag: &str) -> String {
+    format!(
+        "timed out: the run's deadline of {} ({flag}) passed before this stack was checked",
+        humantime::format_duration(d)
+    )
 }
 
 /// Checks one stack whose live state has been described (`None`: not

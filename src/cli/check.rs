@@ -34,6 +34,10 @@ pub struct CheckArgs {
     /// Give up on a drift detection after this long.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = crate::config::parse_duration)]
     pub detection_timeout: Duration,
+    /// The whole run's deadline: stacks not checked by then are reported as
+    /// timed out (exit 1), with the others' results.
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = crate::config::parse_duration)]
+    pub deadline: Duration,
     /// Stacks checked at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
@@ -75,6 +79,7 @@ pub(super) fn run(g: &GlobalArgs, args: &CheckArgs, out: &mut Out) -> anyhow::Re
         },
         attribution: !args.no_attribution,
         trust_config: args.trust_config,
+        deadline: Some((args.deadline, "--deadline")),
         ..CheckOptions::default()
     };
     let total = if args.stacks.is_empty() {

@@ -30,6 +30,10 @@ pub struct SyncArgs {
     /// Reuse a drift detection that finished within this age.
     #[arg(long, value_name = "DURATION", value_parser = crate::config::parse_duration)]
     pub max_age: Option<Duration>,
+    /// The check's deadline: stacks not checked by then are reported as
+    /// timed out, and nothing is done to them.
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = crate::config::parse_duration)]
+    pub deadline: Duration,
     /// How long one remediation (a change set, a revert) may take.
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = crate::config::parse_duration)]
     pub timeout: Duration,
@@ -88,6 +92,7 @@ pub(super) fn run(
                 max_age: args.max_age,
                 ..DetectOptions::default()
             },
+            deadline: Some((args.deadline, "--deadline")),
             ..CheckOptions::default()
         },
         timeout: args.timeout,

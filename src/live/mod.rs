@@ -4,8 +4,8 @@
 //!
 //! Owns the AWS clients and how they are configured (the SDK's own
 //! conventions: profiles, `AWS_REGION`, `AWS_ENDPOINT_URL`, web identity; one
-//! assumed role per stack when the config names one), the client-side rate
-//! limit, and the API call counts. It must not write anything to AWS, and it
+//! assumed role per stack when the config names one), retries and timeouts
+//! (`resilience`), and the API call counts. It must not write anything to AWS, and it
 //! does not judge what it reads: comparison is `drift`'s job.
 
 mod account;
@@ -13,13 +13,13 @@ mod cfn;
 mod cloudcontrol;
 mod compliance;
 mod detect;
+mod resilience;
 mod stats;
 mod trail;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use tokio::sync::Mutex;
 
@@ -32,6 +32,7 @@ pub use detect::{
     DetectOptions, ResourceDrift, StackDrift, detect_resource_drift, detect_resource_drift_in,
     detect_stack_drift,
 };
+pub use resilience::{ATTEMPT_TIMEOUT, MAX_ATTEMPTS, OPERATION_TIMEOUT};
 pub use stats::Calls;
 
 pub use trail::{Change, recent_changes};
@@ -96,15 +97,15 @@ pub struct Aws {
 
 impl Aws {
     /// Loads the SDK configuration the standard way (environment, profiles,
-    /// SSO, web identity, container and instance credentials), with the
-    /// SDK's adaptive retry mode: a client-side rate limit that backs off on
-    /// throttling and recovers, and a retry quota so one throttle never
-    /// becomes a storm of retries.
+    /// SSO, web identity, container and instance credentials), with
+    /// driftsync's retries and timeouts (see `resilience`).
     pub async fn from_env() -> Aws {
-        let base = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::adaptive().with_max_attempts(4))
-            .load()
-            .await;
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(resilience::timeout_config());
+        if let Some(retry) = resilience::retry_config(|k| std::env::var(k).ok()) {
+            loader = loader.retry_config(retry);
+        }
+        let base = loader.load().await;
         Aws {
             base,
             clients: Mutex::new(HashMap::new()),

@@ -554,3 +554,30 @@ fn a_hostile_live_value_is_inert_text_in_the_markdown_reports() {
         }
     }
 }
+
+#[test]
+fn a_service_that_never_answers_is_cut_off_at_the_runs_deadline_and_said_so() {
+    let s = scenario();
+    emulator().post(
+        "/_emulator/faults",
+        json!([{"kind": "latency", "latency_ms": 30000, "access_key": s.account.access_key_id}]),
+    );
+    let started = std::time::Instant::now();
+    let (out, err, code) = driftsync_as(
+        &s.account,
+        s.repo.path(),
+        &["check", "-o", "json", "--deadline", "3s"],
+    );
+    let took = started.elapsed();
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["summary"]["errors"], 3, "{out}");
+    for stack in v["stacks"].as_array().unwrap() {
+        assert_eq!(
+            stack["error"],
+            "timed out: the run's deadline of 3s (--deadline) passed before this stack was checked",
+            "{out}"
+        );
+    }
+}
