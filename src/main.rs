@@ -1,6 +1,7 @@
 //! The `driftsync` binary: parses the command line, sets up logging, runs
 //! the command and maps the outcome to an exit code (0 clean, 2 changes,
-//! 1 error). Errors print with their causes; a closed pipe is not an error.
+//! 1 error, usage errors included). Errors print with their causes; a closed
+//! pipe is not an error.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -9,7 +10,10 @@ use clap::Parser;
 use driftsync::cli::{self, Cli, Out};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(&e),
+    };
     init_logging(&cli.global);
     let mut out = Out::stdout(cli.global.color);
     let result = cli::run(&cli, &mut out).and_then(|code| {
@@ -30,6 +34,17 @@ fn main() -> ExitCode {
             );
             ExitCode::from(cli::exit::ERROR)
         }
+    }
+}
+
+/// clap's own report (help, version, or a usage error with its suggestions);
+/// a usage error exits 1, since clap's 2 means "differences found" here.
+fn usage(e: &clap::Error) -> ExitCode {
+    let _ = e.print();
+    if e.exit_code() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(cli::exit::ERROR)
     }
 }
 

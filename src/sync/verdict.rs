@@ -97,7 +97,10 @@ pub async fn publish_all(aws: &Aws, snapshot: &Snapshot, stacks: &[StackSync], c
             .map(|s| s.plan.name.as_str())
             .collect();
         let annotation = if off.is_empty() {
-            format!("driftsync: all {} stacks in sync with git", members.len())
+            match members.len() {
+                1 => "driftsync: the stack is in sync with git".to_string(),
+                n => format!("driftsync: all {n} stacks in sync with git"),
+            }
         } else {
             format!("driftsync: not in sync: {}", off.join(", "))
         };

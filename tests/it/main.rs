@@ -14,4 +14,5 @@ mod source_http;
 mod support;
 mod sync;
 mod testbed;
+mod usage;
 mod version;

@@ -36,6 +36,16 @@ pub fn corpus_templates() -> Vec<PathBuf> {
     out
 }
 
+/// Runs a command to the end: (stdout, stderr, exit code).
+pub fn output_of(cmd: &mut std::process::Command) -> (String, String, i32) {
+    let out = cmd.output().expect("the command runs");
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
 /// A throwaway git repository with a working tree.
 pub struct TestRepo {
     pub dir: tempfile::TempDir,

@@ -1,0 +1,126 @@
+//! What a newcomer meets first: usage errors exit 1 (2 means differences),
+//! and a summary's words agree with its exit code.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::check::{driftsync_as, scenario_with};
+use crate::cli::example_repo;
+use crate::support::output_of;
+
+/// Runs driftsync in `dir` with a clean environment plus `env`;
+/// (stdout, stderr, code).
+pub fn driftsync_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (String, String, i32) {
+    let home = dir.join(".git/home");
+    output_of(
+        Command::new(env!("CARGO_BIN_EXE_driftsync"))
+            .args(args)
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("DRIFTSYNC_STATE_DIR", home.join("state"))
+            .env("HOME", home)
+            .envs(env.iter().copied()),
+    )
+}
+
+/// An endpoint nobody listens on.
+pub fn dead_endpoint() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    drop(l);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Static credentials and a region, pointed at `endpoint`.
+pub fn aws_env(endpoint: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", endpoint.to_string()),
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE".into()),
+        ("AWS_SECRET_ACCESS_KEY", "not-a-real-secret".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("AWS_MAX_ATTEMPTS", "1".into()),
+        ("AWS_CONFIG_FILE", "/dev/null".into()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
+    ]
+}
+
+pub fn pairs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+#[test]
+fn usage_errors_exit_1_with_clap_suggestions_and_help_and_version_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| driftsync_env(dir.path(), args, &[]);
+
+    let (_, err, code) = run(&["chek"]);
+    assert_eq!(
+        code, 1,
+        "a misspelt subcommand is an error, not drift: {err}"
+    );
+    assert!(
+        err.contains("tip: some similar subcommands exist") && err.contains("'check'"),
+        "{err}"
+    );
+
+    let (_, err, code) = run(&["check", "--stak", "web-sg"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("--stack"), "the suggestion is kept: {err}");
+
+    let (_, err, code) = run(&["check", "-o", "yaml"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("possible values"), "{err}");
+
+    let (_, err, code) = run(&[]);
+    assert_eq!(code, 1, "no subcommand at all: {err}");
+
+    let (out, _, code) = run(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Usage: driftsync"), "{out}");
+    let (out, _, code) = run(&["check", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Usage: driftsync check"), "{out}");
+    let (out, _, code) = run(&["--version"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("driftsync "), "{out}");
+}
+
+#[test]
+fn plan_against_an_unreachable_endpoint_never_says_nothing_to_do() {
+    let r = example_repo();
+    let env = aws_env(&dead_endpoint());
+    let (out, err, code) = driftsync_env(r.path(), &["plan", "--color=never"], &pairs(&env));
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(!out.contains("Nothing to do"), "{out}");
+    assert!(
+        out.contains("3 stacks could not be checked"),
+        "the summary says why the exit code is 1: {out}"
+    );
+}
+
+#[test]
+fn plan_and_sync_summaries_use_singulars_and_say_what_changed_and_what_is_left() {
+    let s = scenario_with(None);
+    let dir = s.repo.path();
+    let (out, err, code) = driftsync_as(&s.account, dir, &["plan", "--stack", "web-sg"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(out.contains("Plan: 1 step in 1 stack."), "{out}");
+    assert!(
+        !out.contains("1 steps") && !out.contains("1 stacks"),
+        "{out}"
+    );
+
+    let (out, err, code) = driftsync_as(&s.account, dir, &["sync", "--stack", "web-sg", "--apply"]);
+    assert_eq!(code, 2, "changes were made: {out}\n{err}");
+    assert!(
+        out.contains("Changed: 1 step applied in 1 stack (web-sg)."),
+        "{out}"
+    );
+    assert!(out.contains("Left: nothing."), "{out}");
+
+    let (out, err, code) = driftsync_as(&s.account, dir, &["plan", "--stack", "web-sg"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("Nothing to do."), "{out}");
+}
