@@ -99,10 +99,11 @@ pub async fn run(
         let names: Vec<&str> = stacks.iter().map(|s| s.spec.name.as_str()).collect();
         let clients = aws.clients(region, role.as_deref()).await;
         let result = match &clients {
+            // Err(Ok(_)): the call failed; Err(Err(_)): no clients to call with.
             Ok(c) => live::describe_stacks(c, &names, &per_stack, &run_calls)
                 .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
+                .map_err(Ok),
+            Err(e) => Err(Err(e.to_string())),
         };
         if let (Some(age), Ok(c), Ok(_)) = (opts.trust_config, &clients, &result) {
             // One query per account and region; a failure only costs the saving.
@@ -118,7 +119,9 @@ pub async fn run(
         for name in names {
             let r = match &result {
                 Ok(map) => Ok(map.get(name).cloned().flatten()),
-                Err(e) => Err(e.clone()),
+                // Each stack's error names that stack.
+                Err(Ok(e)) => Err(e.for_stack(name)),
+                Err(Err(e)) => Err(e.clone()),
             };
             described.insert(name.to_string(), r);
         }
