@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use driftsync::cli::{self, Cli, Out};
 
 fn main() -> ExitCode {
@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let _ = out.flush();
-            let mut stderr = anstream::stderr();
+            let mut stderr = cli::output::stderr(cli.global.color);
             let _ = writeln!(
                 stderr,
                 "{}error:{} {e:#}",
@@ -40,12 +40,26 @@ fn main() -> ExitCode {
 /// clap's own report (help, version, or a usage error with its suggestions);
 /// a usage error exits 1, since clap's 2 means "differences found" here.
 fn usage(e: &clap::Error) -> ExitCode {
-    let _ = e.print();
     if e.exit_code() == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(cli::exit::ERROR)
+        let _ = e.print();
+        return ExitCode::SUCCESS;
     }
+    // clap's usage line shows flags set from the environment
+    // (DRIFTSYNC_STATE_DIR, ...) as if typed; the same error without the
+    // environment shows what the user typed.
+    let plain = Cli::command()
+        .mut_args(|a| a.env(None))
+        .try_get_matches()
+        .err()
+        .filter(|p| p.kind() == e.kind());
+    let _ = plain.as_ref().unwrap_or(e).print();
+    if e.kind() == clap::error::ErrorKind::UnknownArgument
+        && std::env::args().any(|a| a == "plan")
+        && std::env::args().any(|a| a == "--apply")
+    {
+        eprintln!("tip: `plan` never applies; `driftsync sync --apply` does");
+    }
+    ExitCode::from(cli::exit::ERROR)
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -68,6 +82,7 @@ fn init_logging(g: &cli::GlobalArgs) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(cli::output::stderr_in_colour(g.color))
         .with_target(false)
         .init();
 }

@@ -107,7 +107,7 @@ pub enum Command {
     /// Report pending commits and live drift for every stack.
     Check(check::CheckArgs),
     /// Show what sync would do about each drift and pending change, and why.
-    Plan(sync::SyncArgs),
+    Plan(sync::PlanArgs),
     /// Carry the plan out with --apply (without it, a dry run that prints the plan).
     Sync(sync::SyncArgs),
     /// Deploy driftsync's runbooks and AWS Config rules, one stack per region.
@@ -140,8 +140,8 @@ pub fn run(cli: &Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
             diff::run(&cli.global, args, out)
         }
         Command::Check(args) => check::run(&cli.global, args, out),
-        Command::Plan(args) => sync::run(&cli.global, args, true, out),
-        Command::Sync(args) => sync::run(&cli.global, args, false, out),
+        Command::Plan(args) => sync::run(&cli.global, args, false, out),
+        Command::Sync(args) => sync::run(&cli.global, &args.plan, args.apply, out),
         Command::Bootstrap(args) => bootstrap::run(&cli.global, args, out),
         Command::Codify(args) => codify::run(&cli.global, args, out),
         Command::IamPolicy(args) => iam_policy::run(&cli.global, args, out),

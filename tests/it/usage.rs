@@ -124,3 +124,56 @@ fn plan_and_sync_summaries_use_singulars_and_say_what_changed_and_what_is_left()
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("Nothing to do."), "{out}");
 }
+
+#[test]
+fn log_lines_are_plain_when_piped_or_with_color_never_and_coloured_only_when_asked() {
+    let r = example_repo();
+    let env = aws_env(&dead_endpoint());
+    let run = |extra: &[&str]| {
+        let mut args = vec!["check", "--stack", "web-sg", "-v"];
+        args.extend_from_slice(extra);
+        driftsync_env(r.path(), &args, &pairs(&env)).1
+    };
+    let piped = run(&[]);
+    assert!(piped.contains("AWS call failed"), "{piped}");
+    assert!(
+        !piped.contains('\x1b'),
+        "piped stderr has no colour: {piped:?}"
+    );
+    let never = run(&["--color", "never"]);
+    assert!(!never.contains('\x1b'), "{never:?}");
+    let always = run(&["--color", "always"]);
+    assert!(
+        always.contains("\x1b["),
+        "--color always colours logs: {always:?}"
+    );
+}
+
+#[test]
+fn plan_help_has_no_apply_and_usage_lines_show_only_what_was_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _, code) = driftsync_env(dir.path(), &["plan", "--help"], &[]);
+    assert_eq!(code, 0);
+    let has_apply = |help: &str| help.lines().any(|l| l.trim_start().starts_with("--apply"));
+    assert!(!has_apply(&out), "plan never applies: {out}");
+    let (out, _, _) = driftsync_env(dir.path(), &["sync", "--help"], &[]);
+    assert!(has_apply(&out), "{out}");
+    let (_, err, code) = driftsync_env(dir.path(), &["plan", "--apply"], &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("`driftsync sync --apply` does"), "{err}");
+
+    let env = [
+        ("DRIFTSYNC_STATE_DIR", "/var/lib/driftsync"),
+        ("DRIFTSYNC_BRANCH", "main"),
+    ];
+    let (_, err, code) = driftsync_env(dir.path(), &["codify"], &env);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("Usage: driftsync codify --stack <NAME>\n"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("--state-dir") && !err.contains("--branch"),
+        "{err}"
+    );
+}
