@@ -177,3 +177,24 @@ fn plan_help_has_no_apply_and_usage_lines_show_only_what_was_typed() {
         "{err}"
     );
 }
+
+#[test]
+fn a_missing_config_is_reported_once_and_an_uncommitted_one_says_to_commit_it() {
+    let r = crate::support::TestRepo::new();
+    r.write("README.md", "infra\n");
+    r.commit("initial");
+    let (_, err, code) = driftsync_env(r.path(), &["validate"], &[]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(err.matches("does not exist").count(), 1, "said once: {err}");
+
+    std::fs::write(r.path().join("driftsync.yaml"), "version: 1\nstacks: []\n").unwrap();
+    let (_, err, code) = driftsync_env(r.path(), &["validate"], &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("driftsync.yaml is in the working tree but not in commit")
+            && err.contains("driftsync reads commits, not the working tree")
+            && err.contains("git add driftsync.yaml && git commit")
+            && err.contains("--rev"),
+        "{err}"
+    );
+}
