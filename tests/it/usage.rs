@@ -198,3 +198,59 @@ fn a_missing_config_is_reported_once_and_an_uncommitted_one_says_to_commit_it() 
         "{err}"
     );
 }
+
+const REFERENCE_BEGIN: &str = "<!-- BEGIN command reference: made from `driftsync -h`; DRIFTSYNC_BLESS=1 cargo test --test it usage::docs rewrites it -->";
+const REFERENCE_END: &str = "<!-- END command reference -->";
+
+/// `driftsync ARGS` with no environment at all, as help is documented.
+fn help_of(args: &[&str]) -> String {
+    let (out, err, code) = output_of(
+        Command::new(env!("CARGO_BIN_EXE_driftsync"))
+            .args(args)
+            .env_clear(),
+    );
+    assert_eq!(code, 0, "{err}");
+    out
+}
+
+/// Every command's `-h`, as a user sees it (no DRIFTSYNC_* set, not a terminal).
+fn command_reference() -> String {
+    let top = help_of(&["-h"]);
+    let commands: Vec<String> = top
+        .lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_whitespace().next().map(String::from))
+        .filter(|c| c != "help")
+        .collect();
+    assert!(commands.len() >= 9, "{top}");
+    let mut out = format!("### `driftsync`\n\n```text\n{top}```\n");
+    for c in &commands {
+        let help = help_of(&[c, "-h"]);
+        out.push_str(&format!("\n### `driftsync {c}`\n\n```text\n{help}```\n"));
+    }
+    out
+}
+
+#[test]
+fn docs_cli_md_command_reference_is_the_help_text() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cli.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let start = doc
+        .find(REFERENCE_BEGIN)
+        .expect("docs/cli.md has the reference markers")
+        + REFERENCE_BEGIN.len();
+    let end = doc.find(REFERENCE_END).expect("the end marker");
+    let want = format!("\n\n{}\n", command_reference());
+    if std::env::var_os("DRIFTSYNC_BLESS").is_some() {
+        let updated = format!("{}{want}{}", &doc[..start], &doc[end..]);
+        std::fs::write(&path, updated).unwrap();
+        return;
+    }
+    assert!(
+        doc[start..end] == want,
+        "docs/cli.md's command reference is not the help text; run \
+         DRIFTSYNC_BLESS=1 cargo test --test it usage::docs and review the diff"
+    );
+}
