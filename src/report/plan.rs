@@ -146,32 +146,42 @@ fn summary(out: &mut String, report: &SyncReport) {
         .filter(|d| d.blocked.is_none() && matches!(d.action, Action::Report | Action::Ignore))
         .count();
     if report.applied {
+        // Steps that changed something (not "nothing to change").
+        let changed_in = |s: &StackSync| {
+            s.outcomes
+                .iter()
+                .filter(|o| o.result == StepResult::Applied)
+                .count()
+        };
         let touched: Vec<&str> = report
             .stacks
             .iter()
-            .filter(|s| s.outcomes.iter().any(|o| o.result == StepResult::Applied))
+            .filter(|s| changed_in(s) > 0)
             .map(|s| s.plan.name.as_str())
             .collect();
-        let changed = if m.applied == 0 {
+        let changed_steps: usize = report.stacks.iter().map(changed_in).sum();
+        let changed = if changed_steps == 0 {
             "Changed: nothing.".to_string()
         } else {
             format!(
                 "Changed: {} applied in {} ({}).",
-                count(m.applied, "step"),
+                count(changed_steps, "step"),
                 count(touched.len(), "stack"),
                 touched.join(", ")
             )
         };
         let _ = writeln!(out, "{}", bold(&changed));
         let mut left = Vec::new();
-        for (n, what) in [
-            (m.failed, "failed"),
-            (m.refused, "refused"),
-            (m.blocked, "blocked by limits"),
-        ] {
+        for (n, what) in [(m.failed, "failed"), (m.refused, "refused")] {
             if n > 0 {
                 left.push(format!("{} {what}", count(n, "step")));
             }
+        }
+        if m.blocked > 0 {
+            left.push(format!(
+                "{} blocked by limits",
+                count(m.blocked, "decision")
+            ));
         }
         if left_alone > 0 {
             left.push(format!(
