@@ -1,8 +1,8 @@
 //! Template engine benchmarks (divan). See BENCHMARKS.md for the figures and
 //! the peers measured beside them.
 //!
-//! - `corpus_parse_resolve`: parse and resolve every template of the shared
-//!   corpus (../shared/corpus/cfn-templates), with sample parameter values.
+//! - `corpus_parse_resolve`: parse and resolve every template of the test
+//!   corpus (tests/corpus/cfn-templates), with sample parameter values.
 //! - `big_parse_diff`: parse and resolve the 1,512-resource template and a
 //!   copy with 50 properties changed, then diff the two.
 
@@ -18,13 +18,13 @@ fn main() {
     divan::main();
 }
 
-fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }
 
 fn corpus() -> Vec<String> {
     let mut files = Vec::new();
-    let mut dirs = vec![shared().join("corpus/cfn-templates")];
+    let mut dirs = vec![root().join("tests/corpus/cfn-templates")];
     while let Some(dir) = dirs.pop() {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
@@ -93,7 +93,7 @@ fn corpus_parse_resolve(bencher: divan::Bencher) {
 
 /// The big template with the first 50 `BlockPublicAcls: true` turned false.
 fn big_pair() -> (String, String) {
-    let a = std::fs::read_to_string(shared().join("bench/big_1512res.yaml")).unwrap();
+    let a = std::fs::read_to_string(root().join("benches/data/big_1512res.yaml")).unwrap();
     let mut b = String::with_capacity(a.len() + 200);
     let mut rest = a.as_str();
     for _ in 0..50 {

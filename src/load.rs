@@ -65,10 +65,22 @@ impl FileDiagnostic {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LoadError {
+    // Not a `source`: the message already holds it, and error chains would
+    // print it twice.
     #[error("cannot read the config: {0}")]
-    Source(#[from] SourceError),
+    Source(SourceError),
+    #[error(
+        "{path} is in the working tree but not in commit {rev}: driftsync reads commits, not the working tree; commit it (git add {path} && git commit) or pass --rev with a commit that has it"
+    )]
+    ConfigNotCommitted { path: String, rev: String },
     #[error("{0}")]
     Config(#[from] ConfigError),
+}
+
+impl From<SourceError> for LoadError {
+    fn from(e: SourceError) -> Self {
+        LoadError::Source(e)
+    }
 }
 
 impl StackState {
@@ -89,7 +101,17 @@ pub fn load(
     revision: &Revision,
     config_path: &str,
 ) -> Result<Snapshot, LoadError> {
-    let text = source.read_text(revision, config_path)?;
+    let text = source
+        .read_text(revision, config_path)
+        .map_err(|e| match e {
+            SourceError::MissingFile { .. } if source.in_working_tree(config_path) => {
+                LoadError::ConfigNotCommitted {
+                    path: config_path.to_string(),
+                    rev: revision.short().to_string(),
+                }
+            }
+            e => LoadError::Source(e),
+        })?;
     let config = Config::parse(&text, config_path)?;
     let (guards, config_diagnostics) = load_guards(source, revision, &config);
     let schema = SchemaFacts::embedded();

@@ -1,15 +1,19 @@
 //! The `driftsync` binary: parses the command line, sets up logging, runs
 //! the command and maps the outcome to an exit code (0 clean, 2 changes,
-//! 1 error). Errors print with their causes; a closed pipe is not an error.
+//! 1 error, usage errors included). Errors print with their causes; a closed
+//! pipe is not an error.
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use driftsync::cli::{self, Cli, Out};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(&e),
+    };
     init_logging(&cli.global);
     let mut out = Out::stdout(cli.global.color);
     let result = cli::run(&cli, &mut out).and_then(|code| {
@@ -21,7 +25,7 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let _ = out.flush();
-            let mut stderr = anstream::stderr();
+            let mut stderr = cli::output::stderr(cli.global.color);
             let _ = writeln!(
                 stderr,
                 "{}error:{} {e:#}",
@@ -31,6 +35,31 @@ fn main() -> ExitCode {
             ExitCode::from(cli::exit::ERROR)
         }
     }
+}
+
+/// clap's own report (help, version, or a usage error with its suggestions);
+/// a usage error exits 1, since clap's 2 means "differences found" here.
+fn usage(e: &clap::Error) -> ExitCode {
+    if e.exit_code() == 0 {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    // clap's usage line shows flags set from the environment
+    // (DRIFTSYNC_STATE_DIR, ...) as if typed; the same error without the
+    // environment shows what the user typed.
+    let plain = Cli::command()
+        .mut_args(|a| a.env(None))
+        .try_get_matches()
+        .err()
+        .filter(|p| p.kind() == e.kind());
+    let _ = plain.as_ref().unwrap_or(e).print();
+    if e.kind() == clap::error::ErrorKind::UnknownArgument
+        && std::env::args().any(|a| a == "plan")
+        && std::env::args().any(|a| a == "--apply")
+    {
+        eprintln!("tip: `plan` never applies; `driftsync sync --apply` does");
+    }
+    ExitCode::from(cli::exit::ERROR)
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -53,6 +82,7 @@ fn init_logging(g: &cli::GlobalArgs) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(cli::output::stderr_in_colour(g.color))
         .with_target(false)
         .init();
 }

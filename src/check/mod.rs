@@ -107,17 +107,18 @@ pub async fn run(
         let describe = async {
             let clients = aws.clients(region, role.as_deref()).await;
             let result = match &clients {
+                // Err(Ok(_)): the call failed; Err(Err(_)): no clients to call with.
                 Ok(c) => live::describe_stacks(c, &names, &per_stack, &run_calls)
                     .await
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
+                    .map_err(Ok),
+                Err(e) => Err(Err(e.to_string())),
             };
             (clients.ok(), result)
         };
         let (clients, result) = match &deadline {
             Some((at, why)) => tokio::time::timeout_at(*at, describe)
                 .await
-                .unwrap_or_else(|_| (None, Err(why.clone()))),
+                .unwrap_or_else(|_| (None, Err(Err(why.clone())))),
             None => describe.await,
         };
         if let (Some(age), Some(c), Ok(_)) = (opts.trust_config, &clients, &result) {
@@ -134,7 +135,9 @@ pub async fn run(
         for name in names {
             let r = match &result {
                 Ok(map) => Ok(map.get(name).cloned().flatten()),
-                Err(e) => Err(e.clone()),
+                // Each stack's error names that stack.
+                Err(Ok(e)) => Err(e.for_stack(name)),
+                Err(Err(e)) => Err(e.clone()),
             };
             described.insert(name.to_string(), r);
         }

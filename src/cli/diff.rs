@@ -276,8 +276,8 @@ fn human(
         .count();
     let errors = results.iter().filter(|r| r.status == "ERROR").count();
     let mut summary = format!(
-        "{changed} of {} stacks changed: {add} to add, {change} to change, {replace} to replace, {remove} to remove.",
-        results.len()
+        "{changed} of {} changed: {add} to add, {change} to change, {replace} to replace, {remove} to remove.",
+        crate::report::count(results.len(), "stack")
     );
     if errors > 0 {
         summary.push_str(&format!(" {errors} could not be compared."));

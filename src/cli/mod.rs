@@ -52,10 +52,16 @@ const EXIT_HELP: &str = "Exit codes: 0 no differences (or valid), 2 differences 
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The infra repository: a local path, or a URL (https://, ssh://, file://).
-    #[arg(long, global = true, default_value = ".", env = "DRIFTSYNC_REPO")]
+    /// The infra repository: a local path, or a URL (https://, ssh://, git@host:path, file://).
+    #[arg(
+        long,
+        global = true,
+        default_value = ".",
+        env = "DRIFTSYNC_REPO",
+        value_name = "PATH|URL"
+    )]
     pub repo: String,
-    /// The revision to read (branch, tag, SHA); default: the branch tip.
+    /// The revision to read (branch, tag, SHA, HEAD~n); default: the branch tip.
     #[arg(long, global = true)]
     pub rev: Option<String>,
     /// The branch whose tip is the default revision.
@@ -64,7 +70,8 @@ pub struct GlobalArgs {
     /// Path of the config inside the repository.
     #[arg(long, global = true, default_value = crate::config::DEFAULT_PATH, env = "DRIFTSYNC_CONFIG")]
     pub config: String,
-    /// Output format.
+    /// Output format: human or json; `check` also markdown and sarif, `plan`
+    /// and `sync` also markdown (`iam-policy` and `schema` print JSON).
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Human)]
     pub output: OutputFormat,
     /// More logging on stderr (-v, -vv).
@@ -85,7 +92,7 @@ pub struct GlobalArgs {
 pub enum OutputFormat {
     Human,
     Json,
-    /// For pull request comments and job summaries (`check`).
+    /// For pull request comments and job summaries (`check`, `plan`, `sync`).
     Markdown,
     /// SARIF 2.1.0, for GitHub code scanning (`check`).
     Sarif,
@@ -107,7 +114,7 @@ pub enum Command {
     /// Report pending commits and live drift for every stack.
     Check(check::CheckArgs),
     /// Show what sync would do about each drift and pending change, and why.
-    Plan(sync::SyncArgs),
+    Plan(sync::PlanArgs),
     /// Carry the plan out with --apply (without it, a dry run that prints the plan).
     Sync(sync::SyncArgs),
     /// Deploy driftsync's runbooks and AWS Config rules, one stack per region.
@@ -140,8 +147,8 @@ pub fn run(cli: &Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
             diff::run(&cli.global, args, out)
         }
         Command::Check(args) => check::run(&cli.global, args, out),
-        Command::Plan(args) => sync::run(&cli.global, args, true, out),
-        Command::Sync(args) => sync::run(&cli.global, args, false, out),
+        Command::Plan(args) => sync::run(&cli.global, args, false, out),
+        Command::Sync(args) => sync::run(&cli.global, &args.plan, args.apply, out),
         Command::Bootstrap(args) => bootstrap::run(&cli.global, args, out),
         Command::Codify(args) => codify::run(&cli.global, args, out),
         Command::IamPolicy(args) => iam_policy::run(&cli.global, args, out),

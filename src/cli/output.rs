@@ -1,6 +1,7 @@
 //! Where reports go: stdout with colour decided by `--color`, `NO_COLOR` and
 //! whether stdout is a terminal. Reports are written with ANSI styles, which
-//! the stream strips when colour is off.
+//! the stream strips when colour is off. Stderr (log lines, errors) follows
+//! the same choice, decided on stderr.
 
 use std::io::{self, Write};
 
@@ -11,15 +12,30 @@ pub struct Out {
     inner: anstream::AutoStream<Box<dyn Write>>,
 }
 
+fn anstream_choice(choice: ColorChoice) -> anstream::ColorChoice {
+    match choice {
+        ColorChoice::Auto => anstream::ColorChoice::Auto,
+        ColorChoice::Always => anstream::ColorChoice::Always,
+        ColorChoice::Never => anstream::ColorChoice::Never,
+    }
+}
+
+/// Stderr, coloured only as `--color` (and, for `auto`, `NO_COLOR` and
+/// whether stderr is a terminal) allow.
+pub fn stderr(choice: ColorChoice) -> anstream::AutoStream<io::Stderr> {
+    anstream::AutoStream::new(io::stderr(), anstream_choice(choice))
+}
+
+/// Whether log lines on stderr may carry ANSI colours.
+pub fn stderr_in_colour(choice: ColorChoice) -> bool {
+    stderr(choice).current_choice() != anstream::ColorChoice::Never
+}
+
 impl Out {
     pub fn stdout(choice: ColorChoice) -> Self {
-        let c = match choice {
-            ColorChoice::Auto => anstream::ColorChoice::Auto,
-            ColorChoice::Always => anstream::ColorChoice::Always,
-            ColorChoice::Never => anstream::ColorChoice::Never,
-        };
         // Decide on the real stdout, then write through a buffered handle.
-        let choice = anstream::AutoStream::new(io::stdout(), c).current_choice();
+        let choice =
+            anstream::AutoStream::new(io::stdout(), anstream_choice(choice)).current_choice();
         let sink: Box<dyn Write> = Box::new(io::BufWriter::new(io::stdout()));
         Out {
             inner: anstream::AutoStream::new(sink, choice),

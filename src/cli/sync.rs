@@ -21,6 +21,13 @@ pub struct SyncArgs {
     /// Carry the plan out. Without it, `sync` is a dry run that prints the plan.
     #[arg(long)]
     pub apply: bool,
+    #[command(flatten)]
+    pub plan: PlanArgs,
+}
+
+/// What `plan` takes: everything `sync` does but `--apply`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
     /// Only these stacks (repeatable).
     #[arg(long = "stack", value_name = "NAME")]
     pub stacks: Vec<String>,
@@ -50,13 +57,10 @@ pub struct SyncArgs {
 
 pub(super) fn run(
     g: &GlobalArgs,
-    args: &SyncArgs,
-    dry_run_only: bool,
+    args: &PlanArgs,
+    apply: bool,
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
-    if dry_run_only && args.apply {
-        anyhow::bail!("`plan` never applies; use `driftsync sync --apply`");
-    }
     if g.output == OutputFormat::Sarif {
         // Refused before anything is applied; --sarif-file gives the check's SARIF.
         anyhow::bail!("plan and sync write human, json or markdown output (SARIF: --sarif-file)");
@@ -83,7 +87,7 @@ pub(super) fn run(
             .with_context(|| format!("cannot open the state in {}", state_dir.display()))?,
     );
     let opts = SyncOptions {
-        apply: args.apply,
+        apply,
         check: CheckOptions {
             deep: args.deep,
             stacks: args.stacks.clone(),

@@ -144,8 +144,7 @@ fn human(s: &Snapshot, out: &mut Out) -> anyhow::Result<()> {
             green("✓")
         };
         let detail = match &st.desired {
-            Some(d) if d.resources.len() == 1 => "1 resource".to_string(),
-            Some(d) => format!("{} resources", d.resources.len()),
+            Some(d) => crate::report::count(d.resources.len(), "resource"),
             None => String::new(),
         };
         writeln!(

@@ -8,7 +8,7 @@ pub(super) async fn check_credentials(config: &SdkConfig) -> Result<String, Stri
     let sts = aws_sdk_sts::Client::new(config);
     match sts.get_caller_identity().send().await {
         Ok(out) => Ok(out.account.unwrap_or_default()),
-        Err(e) => Err(aws_smithy_types::error::display::DisplayErrorContext(&e).to_string()),
+        Err(e) => Err(super::error::chain(&e)),
     }
 }
 

@@ -122,7 +122,7 @@ pub async fn describe_stacks(
         let mut pages = clients.cfn.describe_stacks().into_paginator().send();
         while let Some(page) = pages.next().await {
             run.record("DescribeStacks");
-            let page = page.map_err(|e| api_error("DescribeStacks", "*", e))?;
+            let page = page.map_err(|e| api_error(clients, "DescribeStacks", "*", e))?;
             for s in page.stacks() {
                 let live = from_sdk(s, &clients.region);
                 if let Some(slot) = out.get_mut(&live.name)
@@ -146,7 +146,7 @@ pub async fn describe_stacks(
                 );
             }
             Err(e) => {
-                let err = api_error("DescribeStacks", name, e);
+                let err = api_error(clients, "DescribeStacks", name, e);
                 if let LiveError::Api { code, message, .. } = &err
                     && code == "ValidationError"
                     && message.contains("does not exist")
@@ -177,7 +177,7 @@ pub async fn get_template(
         .template_stage(TemplateStage::Original)
         .send()
         .await
-        .map_err(|e| api_error("GetTemplate", &stack.name, e))?;
+        .map_err(|e| api_error(clients, "GetTemplate", &stack.name, e))?;
     Ok(out.template_body.unwrap_or_default())
 }
 
@@ -208,7 +208,7 @@ pub async fn list_resources(
         .send();
     while let Some(page) = pages.next().await {
         calls.record("ListStackResources");
-        let page = page.map_err(|e| api_error("ListStackResources", &stack.name, e))?;
+        let page = page.map_err(|e| api_error(clients, "ListStackResources", &stack.name, e))?;
         for r in page.stack_resource_summaries() {
             out.push(StackResource {
                 logical_id: r.logical_resource_id().unwrap_or_default().to_string(),

@@ -27,7 +27,7 @@ pub async fn read_resource(
         .identifier(identifier)
         .send()
         .await
-        .map_err(|e| api_error("GetResource", stack, e))?;
+        .map_err(|e| api_error(clients, "GetResource", stack, e))?;
     let text = out
         .resource_description()
         .and_then(|d| d.properties())

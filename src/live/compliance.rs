@@ -42,7 +42,7 @@ pub async fn compliant_stacks(
         let page = match page {
             Ok(p) => p,
             Err(e) => {
-                let err = api_error("GetComplianceDetailsByConfigRule", "*", e);
+                let err = api_error(clients, "GetComplianceDetailsByConfigRule", "*", e);
                 return match &err {
                     LiveError::Api { code, .. } if code.contains("NoSuchConfigRule") => Ok(out),
                     _ => Err(err),

@@ -149,7 +149,8 @@ pub async fn detect_stack_drift(
         .send();
     while let Some(page) = pages.next().await {
         calls.record("DescribeStackResourceDrifts");
-        let page = page.map_err(|e| api_error("DescribeStackResourceDrifts", &stack.name, e))?;
+        let page =
+            page.map_err(|e| api_error(clients, "DescribeStackResourceDrifts", &stack.name, e))?;
         for d in page.stack_resource_drifts() {
             resources.push(from_sdk(d, &stack.name)?);
         }
@@ -190,7 +191,7 @@ async fn start_and_wait(
                 }
             },
             Err(e) => {
-                let err = api_error("DetectStackDrift", &stack.name, e);
+                let err = api_error(clients, "DetectStackDrift", &stack.name, e);
                 let busy = matches!(&err, LiveError::Api { message, .. } if message.contains("already in progress"));
                 if !busy || tokio::time::Instant::now() >= deadline {
                     return Err(err);
@@ -210,7 +211,7 @@ async fn start_and_wait(
             .stack_drift_detection_id(&id)
             .send()
             .await
-            .map_err(|e| api_error("DescribeStackDriftDetectionStatus", &stack.name, e))?;
+            .map_err(|e| api_error(clients, "DescribeStackDriftDetectionStatus", &stack.name, e))?;
         match s.detection_status {
             Some(StackDriftDetectionStatus::DetectionComplete) => return Ok(id),
             Some(StackDriftDetectionStatus::DetectionFailed) => {
@@ -271,7 +272,7 @@ pub async fn detect_resource_drift_in(
         .logical_resource_id(logical_id)
         .send()
         .await
-        .map_err(|e| api_error("DetectStackResourceDrift", stack_name, e))?;
+        .map_err(|e| api_error(clients, "DetectStackResourceDrift", stack_name, e))?;
     let drift = out
         .stack_resource_drift
         .ok_or_else(|| LiveError::DetectionFailed {

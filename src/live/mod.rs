@@ -13,6 +13,7 @@ mod cfn;
 mod cloudcontrol;
 mod compliance;
 mod detect;
+mod error;
 mod resilience;
 mod stats;
 mod trail;
@@ -32,52 +33,19 @@ pub use detect::{
     DetectOptions, ResourceDrift, StackDrift, detect_resource_drift, detect_resource_drift_in,
     detect_stack_drift,
 };
+pub use error::{LiveError, api_error};
 pub use resilience::{ATTEMPT_TIMEOUT, MAX_ATTEMPTS, OPERATION_TIMEOUT};
 pub use stats::Calls;
 
 pub use trail::{Change, recent_changes};
 
-/// Why live state could not be read.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum LiveError {
-    #[error("cannot assume {role_arn}: {message}")]
-    AssumeRole { role_arn: String, message: String },
-    #[error("{operation} failed for stack {stack}: {code}: {message}")]
-    Api {
-        operation: &'static str,
-        stack: String,
-        code: String,
-        message: String,
-        retryable: bool,
-    },
-    #[error("drift detection for stack {stack} failed: {reason}")]
-    DetectionFailed { stack: String, reason: String },
-    #[error("drift detection for stack {stack} did not finish within {seconds} s")]
-    DetectionTimedOut { stack: String, seconds: u64 },
-    #[error("{what} for stack {stack} is not valid JSON: {message}")]
-    BadJson {
-        what: &'static str,
-        stack: String,
-        message: String,
-    },
-}
-
-impl LiveError {
-    /// Whether a later attempt could succeed (throttling, a 5xx, a timeout).
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            LiveError::Api { retryable, .. } => *retryable,
-            LiveError::DetectionTimedOut { .. } => true,
-            _ => false,
-        }
-    }
-}
-
 /// Clients for one account and region.
 #[derive(Clone)]
 pub struct Clients {
     pub region: String,
+    /// Where requests go, for errors: the region, and the endpoint when
+    /// `AWS_ENDPOINT_URL` (or a profile) sets one.
+    pub place: String,
     pub cfn: aws_sdk_cloudformation::Client,
     pub cloudcontrol: aws_sdk_cloudcontrol::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
@@ -150,6 +118,10 @@ impl Aws {
         }
         let clients = Arc::new(Clients {
             region: region.to_string(),
+            place: match config.endpoint_url() {
+                Some(url) => format!("{region} at {}", without_userinfo(url)),
+                None => region.to_string(),
+            },
             cfn: aws_sdk_cloudformation::Client::new(&config),
             cloudcontrol: aws_sdk_cloudcontrol::Client::new(&config),
             cloudtrail: aws_sdk_cloudtrail::Client::new(&config),
@@ -161,42 +133,15 @@ impl Aws {
     }
 }
 
-/// Turns an SDK error into a [`LiveError::Api`], keeping the AWS error code.
-pub fn api_error<E, R>(
-    operation: &'static str,
-    stack: &str,
-    e: aws_smithy_runtime_api::client::result::SdkError<E, R>,
-) -> LiveError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    use aws_smithy_runtime_api::client::result::SdkError;
-    let (code, message) = match &e {
-        SdkError::ServiceError(s) => (
-            s.err().code().unwrap_or("Unknown").to_string(),
-            s.err().message().unwrap_or_default().to_string(),
-        ),
-        SdkError::TimeoutError(_) => ("Timeout".into(), "the request timed out".into()),
-        SdkError::DispatchFailure(d) => (
-            "DispatchFailure".into(),
-            format!("{:?}", d.as_connector_error().map(|c| c.to_string())),
-        ),
-        other => (
-            "Unknown".into(),
-            aws_smithy_types::error::display::DisplayErrorContext(other).to_string(),
-        ),
-    };
-    let retryable = matches!(e, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_))
-        || code.contains("Throttl")
-        || code == "RequestLimitExceeded"
-        || code.starts_with("InternalFailure")
-        || code == "ServiceUnavailable";
-    LiveError::Api {
-        operation,
-        stack: stack.to_string(),
-        code,
-        message,
-        retryable,
+/// An endpoint URL without any `user:password@` in it.
+fn without_userinfo(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((_, host)) if !rest[..rest.find('@').unwrap_or(0)].contains('/') => {
+                format!("{scheme}://{host}")
+            }
+            _ => url.to_string(),
+        },
+        None => url.to_string(),
     }
 }

@@ -33,13 +33,7 @@ pub async fn recent_changes(
         .attribute_key(LookupAttributeKey::ResourceName)
         .attribute_value(resource_name)
         .build()
-        .map_err(|e| LiveError::Api {
-            operation: "LookupEvents",
-            stack: stack.into(),
-            code: "Build".into(),
-            message: e.to_string(),
-            retryable: false,
-        })?;
+        .map_err(|e| LiveError::build("LookupEvents", stack, e))?;
     calls.record("LookupEvents");
     let out = clients
         .cloudtrail
@@ -49,7 +43,7 @@ pub async fn recent_changes(
         .max_results(50)
         .send()
         .await
-        .map_err(|e| api_error("LookupEvents", stack, e))?;
+        .map_err(|e| api_error(clients, "LookupEvents", stack, e))?;
     let mut changes = Vec::new();
     for e in out.events() {
         let detail: serde_json::Value = e

@@ -142,7 +142,9 @@ pub async fn run_change_set(
             .client_request_token(&req.name)
             .send()
             .await
-            .map_err(|e| RemediateError::Live(api_error("ExecuteChangeSet", &req.stack, e)))?;
+            .map_err(|e| {
+                RemediateError::Live(api_error(clients, "ExecuteChangeSet", &req.stack, e))
+            })?;
     }
     let (stack_status, reason) =
         super::events::wait_for_stack(clients, &req.stack, &req.name, deadline, on_event, calls)
@@ -213,7 +215,7 @@ async fn describe(
             }))
         }
         Err(e) => {
-            let err = api_error("DescribeChangeSet", &req.stack, e);
+            let err = api_error(clients, "DescribeChangeSet", &req.stack, e);
             match &err {
                 crate::live::LiveError::Api { code, .. }
                     if code == "ChangeSetNotFound" || code == "ChangeSetNotFoundException" =>
@@ -265,7 +267,7 @@ async fn create(
     calls.record("CreateChangeSet");
     call.send()
         .await
-        .map_err(|e| RemediateError::Live(api_error("CreateChangeSet", &req.stack, e)))?;
+        .map_err(|e| RemediateError::Live(api_error(clients, "CreateChangeSet", &req.stack, e)))?;
     Ok(())
 }
 
@@ -309,7 +311,7 @@ async fn delete(
         .change_set_name(&req.name)
         .send()
         .await
-        .map_err(|e| RemediateError::Live(api_error("DeleteChangeSet", &req.stack, e)))?;
+        .map_err(|e| RemediateError::Live(api_error(clients, "DeleteChangeSet", &req.stack, e)))?;
     Ok(())
 }
 
@@ -360,7 +362,7 @@ pub async fn create_stack(
         .send()
         .await;
     if let Err(e) = sent {
-        let err = api_error("CreateStack", &req.stack, e);
+        let err = api_error(clients, "CreateStack", &req.stack, e);
         // A rerun after a crash: the stack is already being created; wait for it.
         if !matches!(&err, crate::live::LiveError::Api { code, .. } if code == "AlreadyExistsException")
         {

@@ -29,7 +29,9 @@ pub(super) async fn wait_for_stack(
             .stack_name(stack)
             .send()
             .await
-            .map_err(|e| RemediateError::Live(api_error("DescribeStackEvents", stack, e)))?;
+            .map_err(|e| {
+                RemediateError::Live(api_error(clients, "DescribeStackEvents", stack, e))
+            })?;
         // Newest first; stream oldest first.
         for e in events.stack_events().iter().rev() {
             let id = e.event_id().unwrap_or_default().to_string();
@@ -66,7 +68,7 @@ pub(super) async fn wait_for_stack(
             .stack_name(stack)
             .send()
             .await
-            .map_err(|e| RemediateError::Live(api_error("DescribeStacks", stack, e)))?;
+            .map_err(|e| RemediateError::Live(api_error(clients, "DescribeStacks", stack, e)))?;
         let status = out
             .stacks()
             .first()

@@ -84,7 +84,7 @@ async fn cloud_control(
         .client_token(&req.token)
         .send()
         .await
-        .map_err(|e| RemediateError::Live(api_error("UpdateResource", &req.stack, e)))?
+        .map_err(|e| RemediateError::Live(api_error(clients, "UpdateResource", &req.stack, e)))?
         .progress_event
         .ok_or_else(|| RemediateError::Protocol {
             stack: req.stack.clone(),
@@ -115,7 +115,12 @@ async fn cloud_control(
             .send()
             .await
             .map_err(|e| {
-                RemediateError::Live(api_error("GetResourceRequestStatus", &req.stack, e))
+                RemediateError::Live(api_error(
+                    clients,
+                    "GetResourceRequestStatus",
+                    &req.stack,
+                    e,
+                ))
             })?
             .progress_event;
         status = e.as_ref().and_then(|e| e.operation_status().cloned());
@@ -162,7 +167,7 @@ async fn ssm(
     let id = match start.send().await {
         Ok(out) => out.automation_execution_id.unwrap_or_default(),
         Err(e) => {
-            let err = api_error("StartAutomationExecution", &req.stack, e);
+            let err = api_error(clients, "StartAutomationExecution", &req.stack, e);
             if let crate::live::LiveError::Api { code, .. } = &err
                 && code.contains("AutomationDefinitionNotFound")
             {
@@ -183,7 +188,9 @@ async fn ssm(
             .automation_execution_id(&id)
             .send()
             .await
-            .map_err(|e| RemediateError::Live(api_error("GetAutomationExecution", &req.stack, e)))?
+            .map_err(|e| {
+                RemediateError::Live(api_error(clients, "GetAutomationExecution", &req.stack, e))
+            })?
             .automation_execution;
         let status = exec
             .as_ref()

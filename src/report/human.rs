@@ -47,14 +47,15 @@ pub fn render(report: &CheckReport, revision_line: &str) -> String {
     let _ = writeln!(
         out,
         "{} {}",
-        bold(&format!("{} stacks:", m.stacks)),
+        bold(&format!("{}:", super::count(m.stacks, "stack"))),
         parts.join(", ")
     );
     let _ = writeln!(
         out,
         "{}",
         dim(&format!(
-            "{calls} AWS API calls in {:.1} s",
+            "{} in {:.1} s",
+            super::count(calls as usize, "AWS API call"),
             report.stats.duration_ms as f64 / 1000.0
         ))
     );

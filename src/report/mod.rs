@@ -18,6 +18,15 @@ pub mod style;
 use crate::drift::{Difference, DifferenceKind};
 use crate::template::Value;
 
+/// `1 stack`, `2 stacks`: a count with its noun (regular plurals only).
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// A value for one line of text: compact JSON, `(none)` when absent.
 pub(crate) fn show(v: &Option<Value>) -> String {
     v.as_ref()

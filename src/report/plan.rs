@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::count;
 use super::md;
 use super::style::{bold, dim, green, red, yellow};
 use crate::config::Action;
@@ -120,31 +121,99 @@ pub fn render(report: &SyncReport, revision_line: &str) -> String {
         stack(&mut out, s);
     }
     let _ = writeln!(out);
+    summary(&mut out, report);
+    out
+}
+
+/// The closing lines; their words agree with the exit code (1 errors,
+/// 2 something planned, done or left, 0 nothing).
+fn summary(out: &mut String, report: &SyncReport) {
     let m = &report.summary;
-    if report.applied {
+    if m.errors > 0 {
         let _ = writeln!(
             out,
             "{}",
-            bold(&format!(
-                "{} steps: {} applied, {} failed, {} refused; {} blocked by limits.",
-                m.planned, m.applied, m.failed, m.refused, m.blocked
+            red(&format!(
+                "{} could not be checked (see the errors above).",
+                count(m.errors, "stack")
             ))
         );
-    } else if m.planned == 0 && m.blocked == 0 {
-        let _ = writeln!(out, "{}", green("Nothing to do."));
-    } else {
+    }
+    // Differences the policy leaves as they are (report, ignore): no step.
+    let left_alone: usize = report
+        .stacks
+        .iter()
+        .flat_map(|s| &s.plan.decisions)
+        .filter(|d| d.blocked.is_none() && matches!(d.action, Action::Report | Action::Ignore))
+        .count();
+    if report.applied {
+        // Steps that changed something (not "nothing to change").
+        let changed_in = |s: &StackSync| {
+            s.outcomes
+                .iter()
+                .filter(|o| o.result == StepResult::Applied)
+                .count()
+        };
+        let touched: Vec<&str> = report
+            .stacks
+            .iter()
+            .filter(|s| changed_in(s) > 0)
+            .map(|s| s.plan.name.as_str())
+            .collect();
+        let changed_steps: usize = report.stacks.iter().map(changed_in).sum();
+        let changed = if changed_steps == 0 {
+            "Changed: nothing.".to_string()
+        } else {
+            format!(
+                "Changed: {} applied in {} ({}).",
+                count(changed_steps, "step"),
+                count(touched.len(), "stack"),
+                touched.join(", ")
+            )
+        };
+        let _ = writeln!(out, "{}", bold(&changed));
+        let mut left = Vec::new();
+        for (n, what) in [(m.failed, "failed"), (m.refused, "refused")] {
+            if n > 0 {
+                left.push(format!("{} {what}", count(n, "step")));
+            }
+        }
+        if m.blocked > 0 {
+            left.push(format!(
+                "{} blocked by limits",
+                count(m.blocked, "decision")
+            ));
+        }
+        if left_alone > 0 {
+            left.push(format!(
+                "{} left by the policy",
+                count(left_alone, "difference")
+            ));
+        }
+        let left = if left.is_empty() {
+            "Left: nothing.".to_string()
+        } else {
+            format!("Left: {}.", left.join(", "))
+        };
+        let _ = writeln!(out, "{}", bold(&left));
+    } else if m.planned > 0 || m.blocked > 0 {
+        let stacks = report
+            .stacks
+            .iter()
+            .filter(|s| !s.plan.steps.is_empty())
+            .count();
+        let blocked = if m.blocked > 0 {
+            format!("; {} blocked by limits", count(m.blocked, "decision"))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
             "{}",
             bold(&format!(
-                "Plan: {} steps in {} stacks; {} blocked by limits.",
-                m.planned,
-                report
-                    .stacks
-                    .iter()
-                    .filter(|s| !s.plan.steps.is_empty())
-                    .count(),
-                m.blocked
+                "Plan: {} in {}{blocked}.",
+                count(m.planned, "step"),
+                count(stacks, "stack")
             ))
         );
         let _ = writeln!(
@@ -152,8 +221,24 @@ pub fn render(report: &SyncReport, revision_line: &str) -> String {
             "{}",
             dim("Run `driftsync sync --apply` to carry it out.")
         );
+    } else if left_alone > 0 {
+        let _ = writeln!(
+            out,
+            "{}",
+            bold(&format!(
+                "No steps: {} left as they are by the policy (see above).",
+                count(left_alone, "difference")
+            ))
+        );
+    } else if report.exit_code() == 0 {
+        let _ = writeln!(out, "{}", green("Nothing to do."));
+    } else if m.errors == 0 {
+        let _ = writeln!(
+            out,
+            "{}",
+            bold("No steps: the decisions above need a person.")
+        );
     }
-    out
 }
 
 /// A drift's age to the minute (`3h 2m`), or `<1m`.

@@ -197,6 +197,15 @@ impl Source {
         &self.repo
     }
 
+    /// Whether `file` exists in a local repository's working tree (for a
+    /// hint when a revision lacks it); false for a remote.
+    pub fn in_working_tree(&self, file: &str) -> bool {
+        match &self.origin {
+            Origin::Local(root) => root.join(file).is_file(),
+            Origin::Remote { .. } => false,
+        }
+    }
+
     /// A short description of the origin for messages.
     pub fn describe(&self) -> String {
         match &self.origin {

@@ -189,9 +189,7 @@ fn configure(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     // First, so that everything after it waits for other processes.
     conn.busy_timeout(DEFAULT_BUSY_TIMEOUT)
         .map_err(fail("set the busy timeout"))?;
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-        .map_err(fail("switch to write-ahead logging"))?;
+    let mode = switch_to_wal(conn).map_err(fail("switch to write-ahead logging"))?;
     if !mode.eq_ignore_ascii_case("wal") {
         // Some network file systems cannot share WAL memory; SQLite falls
         // back to a rollback journal, which is slower but still safe.
@@ -202,6 +200,27 @@ fn configure(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(fail("enable foreign keys"))?;
     Ok(())
+}
+
+/// `PRAGMA journal_mode=WAL`, retried while another process holds the lock:
+/// SQLite answers this pragma "database is locked" at once, without waiting
+/// for the busy timeout, when two processes open a new directory together.
+/// Counted attempts, not a deadline, so the store never reads the clock.
+fn switch_to_wal(conn: &Connection) -> rusqlite::Result<String> {
+    const PAUSE: Duration = Duration::from_millis(20);
+    let attempts = DEFAULT_BUSY_TIMEOUT.as_millis() / PAUSE.as_millis();
+    let mut attempt = 0;
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && attempt < attempts =>
+            {
+                attempt += 1;
+                std::thread::sleep(PAUSE);
+            }
+            other => return other,
+        }
+    }
 }
 
 /// The latest time the store records: the end of year 9999, the last one

@@ -33,7 +33,7 @@ pub async fn verdict_rule_exists(clients: &Clients, calls: &Calls) -> Result<boo
     {
         Ok(out) => Ok(!out.config_rules().is_empty()),
         Err(e) => {
-            let err = api_error("DescribeConfigRules", "*", e);
+            let err = api_error(clients, "DescribeConfigRules", "*", e);
             match &err {
                 LiveError::Api { code, .. } if code.contains("NoSuchConfigRule") => Ok(false),
                 _ => Err(err),
@@ -97,7 +97,10 @@ pub async fn publish_all(aws: &Aws, snapshot: &Snapshot, stacks: &[StackSync], c
             .map(|s| s.plan.name.as_str())
             .collect();
         let annotation = if off.is_empty() {
-            format!("driftsync: all {} stacks in sync with git", members.len())
+            match members.len() {
+                1 => "driftsync: the stack is in sync with git".to_string(),
+                n => format!("driftsync: all {n} stacks in sync with git"),
+            }
         } else {
             format!("driftsync: not in sync: {}", off.join(", "))
         };
@@ -130,13 +133,7 @@ pub async fn publish(
         .annotation(note)
         .ordering_timestamp(aws_smithy_types::DateTime::from(SystemTime::now()))
         .build()
-        .map_err(|e| LiveError::Api {
-            operation: "PutExternalEvaluation",
-            stack: "*".into(),
-            code: "Build".into(),
-            message: e.to_string(),
-            retryable: false,
-        })?;
+        .map_err(|e| LiveError::build("PutExternalEvaluation", "*", e))?;
     calls.record("PutExternalEvaluation");
     clients
         .config
@@ -145,6 +142,6 @@ pub async fn publish(
         .external_evaluation(evaluation)
         .send()
         .await
-        .map_err(|e| api_error("PutExternalEvaluation", "*", e))?;
+        .map_err(|e| api_error(clients, "PutExternalEvaluation", "*", e))?;
     Ok(())
 }

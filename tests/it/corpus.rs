@@ -1,4 +1,4 @@
-//! Every real AWS sample template in the shared corpus parses, except the
+//! Every real AWS sample template in the vendored corpus (tests/corpus) parses, except the
 //! ones listed with their reason in tests/fixtures/corpus-expectations.txt.
 
 use std::collections::BTreeMap;
@@ -133,7 +133,7 @@ fn every_parsed_corpus_template_resolves_with_sample_parameters() {
     );
 }
 
-/// cfn-lint 1.58's error codes per corpus template (shared baseline).
+/// cfn-lint 1.58's error codes per corpus template (tests/corpus/cfnlint_baseline_by_file.json).
 fn cfnlint_errors(rel: &str) -> Option<Vec<String>> {
     static BASELINE: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
     let baseline = BASELINE.get_or_init(|| {

@@ -1,6 +1,7 @@
 //! driftsync's integration tests: one binary, one module per area.
 
 mod action;
+mod aws_errors;
 mod bad_input;
 mod check;
 mod cli;
@@ -14,4 +15,5 @@ mod source_http;
 mod support;
 mod sync;
 mod testbed;
+mod usage;
 mod version;

@@ -1,5 +1,5 @@
 //! The git source against a real smart-HTTP remote with token auth
-//! (`scripts/git-http-server`: lighttpd + `git http-backend`), over https
+//! (`scripts/git-http-server`: Python around `git http-backend`), over https
 //! and plain http.
 //!
 //! libgit2 takes the certificate it trusts from `SSL_CERT_FILE` in the

@@ -1,10 +1,10 @@
 //! A real git smart-HTTP remote from Rust tests: `scripts/git-http-server`
-//! (lighttpd + `git http-backend`, HTTP Basic auth whose password is a
+//! (Python around `git http-backend`, HTTP Basic auth whose password is a
 //! token), one per test that asks for one. It serves bare repositories under
 //! its own temporary root as `/NAME.git`, and stops when dropped (its stdin
 //! closes) or when the test binary exits.
 //!
-//! Needs lighttpd (and openssl for TLS); `scripts/test` installs them.
+//! Needs python3, git and (for TLS) openssl; nothing runs as root.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -34,7 +34,7 @@ impl GitHttpServer {
     /// user name), over HTTPS with a fresh self-signed certificate if `tls`.
     ///
     /// # Panics
-    /// When the server does not start (is lighttpd installed?).
+    /// When the server does not start.
     pub fn start(token: &str, tls: bool) -> GitHttpServer {
         static STARTED: AtomicUsize = AtomicUsize::new(0);
         let dir = tempfile::tempdir().unwrap();
@@ -63,7 +63,7 @@ impl GitHttpServer {
         }
         let mut child = cmd
             .spawn()
-            .expect("scripts/git-http-server starts (it needs lighttpd: scripts/test installs it)");
+            .expect("scripts/git-http-server starts (it needs python3 and git)");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)

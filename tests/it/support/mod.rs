@@ -2,14 +2,10 @@
 
 use std::path::PathBuf;
 
-/// The shared corpus of real AWS sample templates: `DRIFTSYNC_CORPUS_DIR`,
-/// else `../shared/corpus/cfn-templates` next to the repository.
+/// The corpus of real AWS sample templates vendored in `tests/corpus/` (see
+/// its README for where it comes from and how to refresh it).
 pub fn corpus_dir() -> PathBuf {
-    std::env::var_os("DRIFTSYNC_CORPUS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/cfn-templates")
-        })
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/cfn-templates")
 }
 
 /// Every template file in the corpus, sorted, as paths relative to it.
@@ -20,7 +16,7 @@ pub fn corpus_templates() -> Vec<PathBuf> {
     while let Some(dir) = dirs.pop() {
         let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
             panic!(
-                "the corpus is not at {} ({e}); set DRIFTSYNC_CORPUS_DIR",
+                "the corpus is not at {} ({e}); see tests/corpus/README.md",
                 dir.display()
             )
         });
@@ -38,6 +34,16 @@ pub fn corpus_templates() -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// Runs a command to the end: (stdout, stderr, exit code).
+pub fn output_of(cmd: &mut std::process::Command) -> (String, String, i32) {
+    let out = cmd.output().expect("the command runs");
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+        out.status.code().unwrap_or(-1),
+    )
 }
 
 /// A throwaway git repository with a working tree.
