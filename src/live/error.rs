@@ -146,6 +146,14 @@ where
         || code == "RequestLimitExceeded"
         || code.starts_with("InternalFailure")
         || code == "ServiceUnavailable";
+    let message = if retryable {
+        format!(
+            "{message} {}",
+            super::resilience::gave_up(|k| std::env::var(k).ok())
+        )
+    } else {
+        message
+    };
     LiveError::Api {
         operation,
         stack: stack.to_string(),

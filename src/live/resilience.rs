@@ -48,6 +48,21 @@ pub(super) fn retry_config(var: impl Fn(&str) -> Option<String>) -> Option<Retry
     )
 }
 
+/// What a failure that retries could not overcome says about them, so a
+/// reader knows how hard driftsync tried and where that is set.
+pub(super) fn gave_up(var: impl Fn(&str) -> Option<String>) -> String {
+    let attempts = match var("AWS_MAX_ATTEMPTS") {
+        Some(n) => format!("{n} attempts (AWS_MAX_ATTEMPTS)"),
+        None if var("AWS_RETRY_MODE").is_some() => "the attempts AWS_RETRY_MODE allows".into(),
+        None => format!("{MAX_ATTEMPTS} attempts (set AWS_MAX_ATTEMPTS for more)"),
+    };
+    format!(
+        "[gave up after up to {attempts}, {} s per attempt, {} s per call]",
+        ATTEMPT_TIMEOUT.as_secs(),
+        OPERATION_TIMEOUT.as_secs()
+    )
+}
+
 /// Timeouts for every call.
 pub(super) fn timeout_config() -> TimeoutConfig {
     TimeoutConfig::builder()
@@ -66,6 +81,18 @@ mod tests {
         assert!(retry_config(|_| None).is_some());
         assert!(retry_config(|k| (k == "AWS_MAX_ATTEMPTS").then(|| "10".into())).is_none());
         assert!(retry_config(|k| (k == "AWS_RETRY_MODE").then(|| "adaptive".into())).is_none());
+    }
+
+    #[test]
+    fn giving_up_says_how_hard_it_tried_and_where_that_is_set() {
+        assert_eq!(
+            gave_up(|_| None),
+            "[gave up after up to 8 attempts (set AWS_MAX_ATTEMPTS for more), 20 s per attempt, 60 s per call]"
+        );
+        assert!(
+            gave_up(|k| (k == "AWS_MAX_ATTEMPTS").then(|| "12".into()))
+                .contains("12 attempts (AWS_MAX_ATTEMPTS)")
+        );
     }
 
     #[test]

@@ -581,3 +581,35 @@ fn a_service_that_never_answers_is_cut_off_at_the_runs_deadline_and_said_so() {
         );
     }
 }
+
+#[test]
+fn constant_throttling_fails_each_stack_saying_how_hard_driftsync_tried() {
+    let s = scenario();
+    emulator().post(
+        "/_emulator/faults",
+        json!([{"kind": "throttle", "service": "cloudformation", "operation": "DescribeStacks", "access_key": s.account.access_key_id}]),
+    );
+    // The operator's SDK setting wins over driftsync's 8 attempts (and
+    // keeps this test short).
+    let (out, err, code) = driftsync_as_with(
+        &s.account,
+        s.repo.path(),
+        &["check", "-o", "json"],
+        &[("AWS_MAX_ATTEMPTS", "3")],
+    );
+    assert_eq!(code, 1, "{out}\n{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let error = v["stacks"][0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("Throttling: Rate exceeded [gave up after up to 3 attempts (AWS_MAX_ATTEMPTS), 20 s per attempt, 60 s per call]"),
+        "{error}"
+    );
+    let hits: u64 = emulator().get("/_emulator/faults")["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["access_key"] == s.account.access_key_id.as_str())
+        .map(|f| f["hits"].as_u64().unwrap())
+        .sum();
+    assert_eq!(hits, 3, "one DescribeStacks, 3 attempts");
+}
