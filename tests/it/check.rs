@@ -309,15 +309,19 @@ fn throttling_and_server_errors_do_not_stop_the_run_or_change_its_answer() {
     assert_eq!(v["summary"]["drifted"], 1);
     assert_eq!(v["summary"]["pending"], 1);
     assert_eq!(v["summary"]["errors"], 0, "{out}");
-    let faults = emulator().get("/_emulator/faults");
-    let hits: u64 = faults["faults"]
+    let hits = fault_hits(&s.account);
+    assert!(hits >= 2, "faults fired: {hits}");
+}
+
+/// How often the test bed's fault rules for this account fired.
+fn fault_hits(account: &crate::support::emulator::Account) -> u64 {
+    emulator().get("/_emulator/faults")["faults"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| f["access_key"] == s.account.access_key_id.as_str())
+        .filter(|f| f["access_key"] == account.access_key_id.as_str())
         .map(|f| f["hits"].as_u64().unwrap())
-        .sum();
-    assert!(hits >= 2, "faults fired: {faults}");
+        .sum()
 }
 
 #[test]
@@ -604,12 +608,5 @@ fn constant_throttling_fails_each_stack_saying_how_hard_driftsync_tried() {
         error.contains("Throttling: Rate exceeded [gave up after up to 3 attempts (AWS_MAX_ATTEMPTS), 20 s per attempt, 60 s per call]"),
         "{error}"
     );
-    let hits: u64 = emulator().get("/_emulator/faults")["faults"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["access_key"] == s.account.access_key_id.as_str())
-        .map(|f| f["hits"].as_u64().unwrap())
-        .sum();
-    assert_eq!(hits, 3, "one DescribeStacks, 3 attempts");
+    assert_eq!(fault_hits(&s.account), 3, "one DescribeStacks, 3 attempts");
 }
