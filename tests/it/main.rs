@@ -10,6 +10,7 @@ mod corpus;
 mod github;
 mod github_prism;
 mod iam_policy;
+mod secrets;
 mod source;
 mod source_http;
 mod support;

@@ -1,0 +1,147 @@
+//! Secrets never show: with tokens and AWS credentials set, every command
+//! at trace level, and every file driftsync writes, is searched for them.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::check::{driftsync_as_with, example, scenario_with};
+use crate::support::emulator::emulator;
+use crate::support::github_fake::GithubFake;
+
+const GITHUB_TOKEN: &str = "ghp_SecretsTestGithub0a1b2c3d4e5f6g7h8";
+const GIT_TOKEN: &str = "ghp_SecretsTestGit9z8y7x6w5v4u3t2s1r0q";
+
+/// Every file under `dir`, as lossy text (SQLite databases included).
+fn files_under(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            out.push((
+                path.display().to_string(),
+                String::from_utf8_lossy(&bytes).into_owned(),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_token_or_aws_secret_reaches_any_output_log_report_or_file_at_trace_level() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let fake = rt.block_on(GithubFake::start("", GITHUB_TOKEN));
+    let config = format!(
+        "{}\ngithub:\n  repository: acme/infra\n  api_url: {}\n",
+        example("infra/driftsync.yaml"),
+        fake.api_url()
+    );
+    let s = scenario_with(Some(&config));
+    let remote = tempfile::tempdir().unwrap();
+    git2::Repository::init_opts(
+        remote.path(),
+        git2::RepositoryInitOptions::new()
+            .bare(true)
+            .initial_head("main"),
+    )
+    .unwrap();
+    let url = format!("file://{}", remote.path().display());
+    s.repo.repo.remote("origin", &url).unwrap();
+    s.repo
+        .repo
+        .find_remote("origin")
+        .unwrap()
+        .push(&["refs/heads/main:refs/heads/main"], None)
+        .unwrap();
+    emulator().boto3(
+        &s.account,
+        "ssm",
+        "put_parameter",
+        json!({"Name": "/app/log-level", "Value": "debug", "Type": "String", "Overwrite": true}),
+    );
+    let reports = tempfile::tempdir().unwrap();
+    let r = |name: &str| reports.path().join(name).display().to_string();
+    let host = fake
+        .api_url()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let env = [
+        ("DRIFTSYNC_LOG", "trace"),
+        ("GITHUB_TOKEN", GITHUB_TOKEN),
+        ("DRIFTSYNC_GIT_TOKEN", GIT_TOKEN),
+        ("DRIFTSYNC_ALLOWED_HOSTS", host.as_str()),
+    ];
+    let (check_report, summary, sarif, outputs) = (
+        r("check.json"),
+        r("summary.md"),
+        r("check.sarif"),
+        r("outputs"),
+    );
+    let (sync_report, sync_summary) = (r("sync.json"), r("sync.md"));
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["validate"],
+        vec!["diff", "--from", "HEAD~1"],
+        vec![
+            "check",
+            "--report-file",
+            &check_report,
+            "--summary-file",
+            &summary,
+            "--sarif-file",
+            &sarif,
+            "--github-output",
+            &outputs,
+            "--annotations",
+        ],
+        vec!["check", "-o", "markdown", "--deep"],
+        vec!["plan", "-o", "json"],
+        vec![
+            "sync",
+            "--apply",
+            "--report-file",
+            &sync_report,
+            "--summary-file",
+            &sync_summary,
+        ],
+        vec!["codify", "--stack", "app-config", "--apply"],
+        vec!["iam-policy"],
+    ];
+    let secrets = [
+        ("GITHUB_TOKEN", GITHUB_TOKEN.to_string()),
+        ("DRIFTSYNC_GIT_TOKEN", GIT_TOKEN.to_string()),
+        ("AWS_SECRET_ACCESS_KEY", s.account.secret_access_key.clone()),
+        ("AWS_SESSION_TOKEN", s.account.session_token.clone()),
+    ];
+    let mut texts: Vec<(String, String)> = Vec::new();
+    let mut logged = 0;
+    for args in &commands {
+        let (out, err, code) = driftsync_as_with(&s.account, s.repo.path(), args, &env);
+        assert!(code == 0 || code == 2, "{args:?} exited {code}:\n{err}");
+        logged += err.lines().count();
+        texts.push((format!("stdout of {args:?}"), out));
+        texts.push((format!("stderr of {args:?}"), err));
+    }
+    assert!(logged > 1000, "trace logging was on ({logged} lines)");
+    assert!(
+        !rt.block_on(fake.request_lines()).is_empty(),
+        "the GitHub token was used"
+    );
+    texts.extend(files_under(reports.path()));
+    texts.extend(files_under(&s.repo.path().join(".git")));
+    texts.extend(files_under(remote.path()));
+    assert!(
+        texts.iter().any(|(name, _)| name.ends_with("audit.jsonl")),
+        "the state directory was searched"
+    );
+    for (what, text) in &texts {
+        for (name, secret) in &secrets {
+            assert!(!text.contains(secret.as_str()), "{name} in {what}");
+        }
+    }
+}
