@@ -313,6 +313,19 @@ fn bare() -> (tempfile::TempDir, git2::Repository) {
     (dir, repo)
 }
 
+/// A bare `file://` remote named origin, with `repo`'s main pushed to it.
+pub fn with_origin(repo: &crate::support::TestRepo) -> (tempfile::TempDir, git2::Repository) {
+    let (dir, bare) = bare();
+    let url = format!("file://{}", dir.path().display());
+    repo.repo.remote("origin", &url).unwrap();
+    repo.repo
+        .find_remote("origin")
+        .unwrap()
+        .push(&["refs/heads/main:refs/heads/main"], None)
+        .unwrap();
+    (dir, bare)
+}
+
 fn params_change(value: &str) -> Vec<FileChange> {
     let before = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/infra/params/app-config.json"),
@@ -535,15 +548,7 @@ fn json_of(out: &str) -> Value {
 fn an_ssm_parameter_changed_out_of_band_with_policy_codify_becomes_a_branch_with_exactly_that_value()
  {
     let s = scenario_with(None);
-    let (remote_dir, remote) = bare();
-    let url = format!("file://{}", remote_dir.path().display());
-    s.repo.repo.remote("origin", &url).unwrap();
-    s.repo
-        .repo
-        .find_remote("origin")
-        .unwrap()
-        .push(&["refs/heads/main:refs/heads/main"], None)
-        .unwrap();
+    let (_remote_dir, remote) = with_origin(&s.repo);
     let main_before = remote
         .find_reference("refs/heads/main")
         .unwrap()
@@ -669,15 +674,7 @@ fn with_a_github_section_the_pushed_branch_becomes_one_pull_request_updated_when
         fake.api_url()
     );
     let s = scenario_with(Some(&config));
-    let (remote_dir, _remote) = bare();
-    let url = format!("file://{}", remote_dir.path().display());
-    s.repo.repo.remote("origin", &url).unwrap();
-    s.repo
-        .repo
-        .find_remote("origin")
-        .unwrap()
-        .push(&["refs/heads/main:refs/heads/main"], None)
-        .unwrap();
+    let (_remote_dir, _remote) = with_origin(&s.repo);
     set_log_level(&s.account, "debug");
 
     // The config names the API, but the operator has not allowed its host:

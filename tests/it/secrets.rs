@@ -42,22 +42,7 @@ fn no_token_or_aws_secret_reaches_any_output_log_report_or_file_at_trace_level()
         fake.api_url()
     );
     let s = scenario_with(Some(&config));
-    let remote = tempfile::tempdir().unwrap();
-    git2::Repository::init_opts(
-        remote.path(),
-        git2::RepositoryInitOptions::new()
-            .bare(true)
-            .initial_head("main"),
-    )
-    .unwrap();
-    let url = format!("file://{}", remote.path().display());
-    s.repo.repo.remote("origin", &url).unwrap();
-    s.repo
-        .repo
-        .find_remote("origin")
-        .unwrap()
-        .push(&["refs/heads/main:refs/heads/main"], None)
-        .unwrap();
+    let (remote, _) = crate::codify::with_origin(&s.repo);
     emulator().boto3(
         &s.account,
         "ssm",
