@@ -131,7 +131,7 @@ impl Policy {
             self.decide_resource(stack, r, &eff, circuit_open, history, now, &mut decisions);
         }
         for p in &stack.pending {
-            let path = p.property_path.as_ref().map(PropertyPath::to_string);
+            let path = p.what();
             let subject = Subject {
                 stack: &stack.name,
                 type_name: &p.type_name,

@@ -530,3 +530,67 @@ fn check_trusts_a_fresh_compliant_config_verdict_and_detects_only_the_other_stac
     assert!(!out.contains("config_verdict"), "{out}");
     assert_eq!(detections() - before, 3, "{out}");
 }
+
+/// A launch configuration as the AWS sample ELBWithLockedDownAutoScaledInstances
+/// declares it: cfn-init reads its packages from `Metadata`.
+const LAUNCH_CONFIG: &str = include_str!("../fixtures/templates/launch-config-cfn-init.yaml");
+
+#[test]
+fn a_commit_that_changes_only_metadata_is_a_change_pending_and_deployed() {
+    let account = emulator().new_account();
+    let repo = crate::support::TestRepo::new();
+    repo.write(
+        "driftsync.yaml",
+        "version: 1\ndefaults: {region: us-east-1}\nstacks:\n  - name: web-lc\n    template: lc.yaml\n",
+    );
+    repo.write("lc.yaml", LAUNCH_CONFIG);
+    let first = repo.commit("a launch configuration");
+    crate::support::emulator::deploy_stack(&account, "web-lc", LAUNCH_CONFIG, &[]);
+    let next = LAUNCH_CONFIG.replace("httpd: []", "httpd: []\n              nginx: []");
+    repo.write("lc.yaml", &next);
+    repo.commit("cfn-init installs nginx too");
+
+    let (out, err, code) = driftsync_as(
+        &account,
+        repo.path(),
+        &["diff", "--from", &first, "-o", "json"],
+    );
+    assert_eq!(code, 2, "{out}\n{err}");
+    let d = json_of(&out);
+    assert_eq!(
+        d["stacks"][0]["resources"][0]["attributes"],
+        json!([{"name": "Metadata", "attribute_path": "/AWS::CloudFormation::Init/config/packages/yum/nginx", "change": "ADD", "from": null, "to": []}]),
+        "{out}"
+    );
+
+    let (out, err, code) = driftsync_as(&account, repo.path(), &["check", "-o", "json"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    let c = json_of(&out);
+    let pending = &c["stacks"][0]["pending"][0];
+    assert_eq!(pending["attribute"], "Metadata", "{out}");
+    assert_eq!(
+        pending["attribute_path"], "/AWS::CloudFormation::Init/config/packages/yum/nginx",
+        "{out}"
+    );
+    let (human, _, _) = driftsync_as(&account, repo.path(), &["check"]);
+    assert!(
+        human.contains("Metadata/AWS::CloudFormation::Init/config/packages/yum/nginx"),
+        "{human}"
+    );
+
+    let (out, err, code) = driftsync_as(&account, repo.path(), &["sync", "--apply", "-o", "json"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    let r = json_of(&out);
+    assert_eq!(r["stacks"][0]["steps"][0]["step"], "deploy", "{out}");
+    assert_eq!(r["stacks"][0]["outcomes"][0]["result"], "applied", "{out}");
+    let deployed = emulator().boto3(
+        &account,
+        "cloudformation",
+        "get_template",
+        json!({"StackName": "web-lc"}),
+    );
+    let body = deployed["TemplateBody"].to_string();
+    assert!(body.contains("nginx"), "the deployed template: {body}");
+    let (out, _, code) = driftsync_as(&account, repo.path(), &["check"]);
+    assert_eq!(code, 0, "{out}");
+}

@@ -125,6 +125,84 @@ fn deletion_policy_changes_are_attribute_changes() {
     let b = "Resources:\n  B: {Type: AWS::S3::Bucket, DeletionPolicy: Retain}\n";
     assert_eq!(
         diff(a, b)["resources"][0]["attributes"],
-        json!([{"name": "DeletionPolicy", "from": null, "to": "Retain"}])
+        json!([{"name": "DeletionPolicy", "change": "ADD", "from": null, "to": "Retain"}])
+    );
+}
+
+/// A launch configuration whose `Metadata` cfn-init reads, and a group
+/// with creation and update policies.
+const LAUNCH_CONFIG: &str = concat!(
+    include_str!("../../../tests/fixtures/templates/launch-config-cfn-init.yaml"),
+    "  Group:
+    Type: AWS::AutoScaling::AutoScalingGroup
+    CreationPolicy:
+      ResourceSignal: {Timeout: PT15M}
+    UpdatePolicy:
+      AutoScalingRollingUpdate: {MinInstancesInService: 1, MaxBatchSize: 1, PauseTime: PT15M}
+    Properties:
+      LaunchConfigurationName: !Ref LaunchConfig
+      MinSize: '1'
+      MaxSize: '2'
+      AvailabilityZones: !GetAZs ''
+Outputs:
+  Group:
+    Value: !Ref Group
+",
+);
+
+#[test]
+fn metadata_creation_and_update_policies_are_changes_with_their_paths() {
+    let b = LAUNCH_CONFIG
+        .replace("httpd: []", "httpd: []\n              nginx: []")
+        .replace("PT15M}\n    UpdatePolicy", "PT30M}\n    UpdatePolicy")
+        .replace("MaxBatchSize: 1,", "MaxBatchSize: 2,");
+    let d = diff(LAUNCH_CONFIG, &b);
+    assert_eq!(
+        d["resources"][0]["attributes"],
+        json!([{
+            "name": "Metadata",
+            "attribute_path": "/AWS::CloudFormation::Init/config/packages/yum/nginx",
+            "change": "ADD", "from": null, "to": []
+        }])
+    );
+    assert_eq!(d["resources"][0]["properties"], json!([]));
+    assert_eq!(
+        d["resources"][1]["attributes"],
+        json!([
+            {"name": "CreationPolicy", "attribute_path": "/ResourceSignal/Timeout",
+             "change": "MODIFY", "from": "PT15M", "to": "PT30M"},
+            {"name": "UpdatePolicy", "attribute_path": "/AutoScalingRollingUpdate/MaxBatchSize",
+             "change": "MODIFY", "from": 1, "to": 2}
+        ])
+    );
+}
+
+#[test]
+fn a_whole_attribute_added_or_removed_and_outputs_and_transform_are_changes() {
+    let b = LAUNCH_CONFIG
+        .replace(
+            "    Metadata:\n      Comment: Install a simple application\n",
+            "    Metadata:\n",
+        )
+        .replace(
+            "Outputs:\n  Group:\n    Value: !Ref Group\n",
+            "Outputs:\n  Name:\n    Value: !Ref LaunchConfig\n",
+        );
+    let b = format!("Transform: AWS::LanguageExtensions\n{b}");
+    let d = diff(LAUNCH_CONFIG, &b);
+    assert_eq!(
+        d["resources"][0]["attributes"],
+        json!([{"name": "Metadata", "attribute_path": "/Comment", "change": "REMOVE",
+                "from": "Install a simple application", "to": null}])
+    );
+    assert_eq!(
+        d["transform"],
+        json!({"name": "Transform", "change": "ADD", "from": null, "to": ["AWS::LanguageExtensions"]})
+    );
+    assert_eq!(d["outputs"].as_array().map(Vec::len), Some(2));
+    let none = LAUNCH_CONFIG.replace("    UpdatePolicy:\n      AutoScalingRollingUpdate: {MinInstancesInService: 1, MaxBatchSize: 1, PauseTime: PT15M}\n", "");
+    assert_eq!(
+        diff(LAUNCH_CONFIG, &none)["resources"][0]["attributes"][0]["change"],
+        json!("REMOVE")
     );
 }
