@@ -1,9 +1,10 @@
 //! Static checks of a template, as CloudFormation would reject it: references
 //! to nothing, unknown resource types and attributes, undeclared conditions,
-//! bad parameter types. Every finding is located.
+//! bad parameter types, dependency cycles. Every finding is located.
 
 use serde::Serialize;
 
+use super::cycles::{self, Edges};
 use super::expr::{Expr, ExprKind, Intrinsic, SubPart};
 use super::schema::{SchemaFacts, is_custom_type};
 use super::{Template, params};
@@ -73,8 +74,11 @@ pub fn check_template(t: &Template, schema: &SchemaFacts) -> Vec<Diagnostic> {
         schema,
         out: Vec::new(),
         scope: Vec::new(),
+        current: None,
+        edges: Edges::new(),
     };
     c.run();
+    c.cycles();
     c.out
 }
 
@@ -84,6 +88,9 @@ struct Checker<'a> {
     out: Vec<Diagnostic>,
     /// Names bound by `Fn::ForEach` and `Fn::Sub` variable maps.
     scope: Vec<String>,
+    /// The declared resource being checked, whose references are edges.
+    current: Option<String>,
+    edges: Edges,
 }
 
 impl Checker<'_> {
@@ -110,8 +117,11 @@ impl Checker<'_> {
             self.expr(&field.value);
         }
         for r in t.resources.values() {
+            self.current = Some(r.logical_id.clone());
+            self.edges.entry(r.logical_id.clone()).or_default();
             self.resource(r);
         }
+        self.current = None;
         for l in &t.resource_loops {
             self.expr(&l.collection);
             self.scope.push(l.identifier.clone());
@@ -160,6 +170,7 @@ impl Checker<'_> {
             self.condition_name(&c.text, c.span);
         }
         for d in &r.depends_on {
+            self.edge(&d.text, d.span);
             if !self.is_resource(&d.text) {
                 self.out.push(Diagnostic::error(
                     "unknown-dependency",
@@ -256,9 +267,11 @@ impl Checker<'_> {
         if self.scope.iter().any(|s| s == name)
             || self.t.parameters.contains_key(name)
             || PSEUDO.contains(&name)
-            || self.is_resource(name)
         {
             return;
+        }
+        if self.is_resource(name) {
+            return self.edge(name, span);
         }
         let candidates = self
             .t
@@ -290,6 +303,7 @@ impl Checker<'_> {
     }
 
     fn get_att(&mut self, resource: &str, attribute: Option<&str>, span: Span) {
+        self.edge(resource, span);
         let Some(r) = self.t.resources.get(resource) else {
             if !self.is_resource(resource) {
                 self.out.push(Diagnostic::error(
@@ -320,6 +334,37 @@ impl Checker<'_> {
                 suggest(attr, names)
             ),
         ));
+    }
+
+    /// The resource being checked depends on `to` (when `to` is declared).
+    fn edge(&mut self, to: &str, span: Span) {
+        if let Some(from) = &self.current
+            && self.t.resources.contains_key(to)
+        {
+            let out = self.edges.entry(from.clone()).or_default();
+            out.push((to.to_string(), span));
+        }
+    }
+
+    /// CloudFormation refuses a template whose resources depend on each
+    /// other in a circle; each member is named with where it depends on the next.
+    fn cycles(&mut self) {
+        for cycle in cycles::find(&self.edges) {
+            let members: Vec<String> = cycle
+                .iter()
+                .map(|(name, span)| format!("{name} ({})", span.location()))
+                .collect();
+            let first = &cycle[0].0;
+            self.out.push(Diagnostic::error(
+                "dependency-cycle",
+                Some(cycle[0].1.location()),
+                format!(
+                    "resources depend on each other in a cycle ({} long), which CloudFormation rejects: {} -> {first}",
+                    cycle.len(),
+                    members.join(" -> ")
+                ),
+            ));
+        }
     }
 
     fn condition_name(&mut self, name: &str, span: Span) {
@@ -425,7 +470,11 @@ mod tests {
     fn unknown_types_attributes_and_conditions() {
         let t = "Resources:\n  B:\n    Type: AWS::S3::Buckett\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Condition: Nope\n    Properties: {GroupDescription: !GetAtt Sg.Arn}\n";
         let found = check(t);
-        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!(found.len(), 4, "{found:?}");
+        assert!(
+            found[3].starts_with("7:36: dependency-cycle: resources depend on each other in a cycle (1 long), which CloudFormation rejects: Sg (7:36) -> Sg"),
+            "{found:?}"
+        );
         assert!(found[0].starts_with("3:11: unknown-type: resource B has unknown type AWS::S3::Buckett (did you mean \"AWS::S3::Bucket\"?)"), "{found:?}");
         assert!(found[1].starts_with("6:16: unknown-condition"), "{found:?}");
         assert!(
@@ -444,7 +493,34 @@ mod tests {
 
     #[test]
     fn custom_and_sam_types_are_open() {
-        let t = "Transform: AWS::Serverless-2016-10-31\nResources:\n  F: {Type: AWS::Serverless::Function}\n  C: {Type: Custom::Thing, Properties: {X: !GetAtt F.Arn, Y: !GetAtt C.Anything}}\n";
+        let t = "Transform: AWS::Serverless-2016-10-31\nResources:\n  F: {Type: AWS::Serverless::Function}\n  C: {Type: Custom::Thing, Properties: {X: !GetAtt F.Arn, Y: !GetAtt D.Anything}}\n  D: {Type: Custom::Other}\n";
         assert_eq!(check(t), Vec::<String>::new());
+    }
+
+    #[test]
+    fn dependency_cycles_name_each_member_where_it_depends_on_the_next() {
+        let t = "Resources:\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    DependsOn: Role\n    Properties: {GroupDescription: web}\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {}\n      Description: !Sub '${Topic.TopicName}'\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties: {TopicName: !GetAtt Sg.GroupId}\n  Free: {Type: AWS::SNS::Topic, Properties: {TopicName: !Ref Topic}}\n";
+        assert_eq!(
+            check(t),
+            [
+                "4:16: dependency-cycle: resources depend on each other in a cycle (3 long), which CloudFormation rejects: Sg (4:16) -> Role (10:20) -> Topic (13:29) -> Sg"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cycle_5000_resources_long_is_reported_without_overflowing_the_stack() {
+        let n = 5000;
+        let mut t = String::from("Resources:\n");
+        for i in 0..n {
+            t.push_str(&format!(
+                "  Q{i}: {{Type: AWS::SQS::Queue, DependsOn: Q{}}}\n",
+                (i + 1) % n
+            ));
+        }
+        let found = check(&t);
+        assert_eq!(found.len(), 1, "{:?}", &found[..found.len().min(3)]);
+        assert!(found[0].contains("(5000 long)"));
+        assert!(found[0].contains("Q4999 (5001:"), "each member is located");
     }
 }

@@ -214,3 +214,24 @@ fn a_missing_or_invalid_guard_file_is_a_located_validate_error() {
     assert_eq!(codes, ["unreadable-guard", "guard-error"]);
     assert_eq!(v["valid"], false);
 }
+
+#[test]
+fn dependency_cycles_are_refused_with_each_member_located_even_5000_long() {
+    // The shape of a real mistake: a security group and a launch template
+    // that each name the other.
+    let r = validate_template(b"Resources:\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: !Sub 'for ${Lt}'\n  Lt:\n    Type: AWS::EC2::LaunchTemplate\n    Properties:\n      LaunchTemplateData:\n        SecurityGroupIds: [!GetAtt Sg.GroupId]\n");
+    assert_clean_failure(
+        &r,
+        "stacks/app.yaml:5:25: resources depend on each other in a cycle (2 long), which CloudFormation rejects: Sg (5:25) -> Lt (10:28) -> Sg [dependency-cycle]",
+    );
+    let mut t = String::from("Resources:\n");
+    for i in 0..5000 {
+        t.push_str(&format!(
+            "  Q{i}:\n    Type: AWS::SQS::Queue\n    DependsOn: Q{}\n",
+            (i + 1) % 5000
+        ));
+    }
+    let r = validate_template(t.as_bytes());
+    assert_clean_failure(&r, "(5000 long)");
+    assert_clean_failure(&r, "Q4999 (15001:16) -> Q0");
+}
