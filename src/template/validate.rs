@@ -150,6 +150,7 @@ impl Checker<'_> {
         let t = self.t;
         let known_type = self.schema.get(&r.type_name).is_some()
             || is_custom_type(&r.type_name)
+            || is_module(&r.type_name)
             || (t.is_sam() && r.type_name.starts_with("AWS::Serverless::"));
         if !known_type {
             let message = format!(
@@ -159,8 +160,13 @@ impl Checker<'_> {
                 suggest(&r.type_name, self.schema.type_names())
             );
             let loc = Some(r.type_span.location());
-            // A macro may define its own types; CloudFormation itself would not.
-            self.out.push(if t.has_macros() {
+            // A macro may define its own types, and a registry type outside
+            // AWS's namespaces (`MongoDB::Atlas::Cluster`) exists only where
+            // it is registered: say so, but CloudFormation may accept it.
+            let registry = !["AWS::", "Alexa::"]
+                .iter()
+                .any(|p| r.type_name.starts_with(p));
+            self.out.push(if t.has_macros() || registry {
                 Diagnostic::warning("unknown-type", loc, message)
             } else {
                 Diagnostic::error("unknown-type", loc, message)
@@ -279,14 +285,12 @@ impl Checker<'_> {
             .keys()
             .chain(self.t.resources.keys())
             .map(String::as_str);
-        self.out.push(Diagnostic::error(
-            "unknown-ref",
-            Some(span.location()),
-            format!(
-                "Ref names \"{name}\", which is not a parameter, resource or pseudo parameter{}",
-                suggest(name, candidates)
-            ),
-        ));
+        let message = format!(
+            "Ref names \"{name}\", which is not a parameter, resource or pseudo parameter{}",
+            suggest(name, candidates)
+        );
+        let d = self.unknown(name, "unknown-ref", span, message);
+        self.out.push(d);
     }
 
     fn sub_var(&mut self, var: &str, span: Span) {
@@ -306,14 +310,12 @@ impl Checker<'_> {
         self.edge(resource, span);
         let Some(r) = self.t.resources.get(resource) else {
             if !self.is_resource(resource) {
-                self.out.push(Diagnostic::error(
-                    "unknown-getatt",
-                    Some(span.location()),
-                    format!(
-                        "Fn::GetAtt names \"{resource}\", which is not a resource{}",
-                        self.suggest_resource(resource)
-                    ),
-                ));
+                let message = format!(
+                    "Fn::GetAtt names \"{resource}\", which is not a resource{}",
+                    self.suggest_resource(resource)
+                );
+                let d = self.unknown(resource, "unknown-getatt", span, message);
+                self.out.push(d);
             }
             return;
         };
@@ -388,11 +390,40 @@ impl Checker<'_> {
                 .resource_loops
                 .iter()
                 .any(|l| l.fragments.keys().any(|k| key_pattern_matches(k, name)))
+            || self.generated_by(name, is_module)
+    }
+
+    /// Whether `name` extends the logical id of a resource of a type that
+    /// expands into more resources named after it: a module's
+    /// (`Bucket` in module `Site` is `SiteBucket`) or, with SAM, a
+    /// serverless resource's (`MyFunctionRole`).
+    fn generated_by(&self, name: &str, kind: fn(&str) -> bool) -> bool {
+        self.t.resources.values().any(|r| {
+            kind(&r.type_name) && name.len() > r.logical_id.len() && name.starts_with(&r.logical_id)
+        })
+    }
+
+    /// A reference to nothing is an error, or a warning where the SAM
+    /// transform may generate the resource named.
+    fn unknown(&self, name: &str, code: &'static str, span: Span, message: String) -> Diagnostic {
+        let sam = |t: &str| t.starts_with("AWS::Serverless::");
+        if self.t.is_sam() && self.generated_by(name, sam) {
+            let message = format!("{message}; the SAM transform may generate it");
+            Diagnostic::warning(code, Some(span.location()), message)
+        } else {
+            Diagnostic::error(code, Some(span.location()), message)
+        }
     }
 
     fn suggest_resource(&self, name: &str) -> String {
         suggest(name, self.t.resources.keys().map(String::as_str))
     }
+}
+
+/// A CloudFormation module (`Org::Service::Name::MODULE`), registered in
+/// the account; its resources are named after the module's logical id.
+fn is_module(type_name: &str) -> bool {
+    type_name.ends_with("::MODULE")
 }
 
 /// Whether a loop's output key (`Topic${Name}`) could produce `name`.
@@ -522,5 +553,41 @@ mod tests {
         assert_eq!(found.len(), 1, "{:?}", &found[..found.len().min(3)]);
         assert!(found[0].contains("(5000 long)"));
         assert!(found[0].contains("Q4999 (5001:"), "each member is located");
+    }
+
+    #[test]
+    fn modules_registry_types_and_sam_generated_names_are_not_errors() {
+        // A module and a resource inside it (module id + resource id).
+        let t = "Resources:\n  Site:\n    Type: My::Static::Site::MODULE\n    Properties: {Name: web}\n  T: {Type: AWS::SNS::Topic, Properties: {TopicName: !Ref SiteBucket}}\n";
+        assert_eq!(check(t), Vec::<String>::new());
+        // A third-party registry type: a warning, not an error.
+        let t = "Resources:\n  R: {Type: Initech::TPS::Report}\n";
+        let t = Template::parse(t).unwrap();
+        let found = check_template(&t, SchemaFacts::embedded());
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            (found[0].severity, found[0].code),
+            (Severity::Warning, "unknown-type")
+        );
+        // The role SAM generates for a function.
+        let t = "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn: {Type: AWS::Serverless::Function}\n  T: {Type: AWS::SNS::Topic, Properties: {TopicName: !Ref FnRole, DisplayName: !GetAtt FnRole.Arn}}\n";
+        let t = Template::parse(t).unwrap();
+        let found = check_template(&t, SchemaFacts::embedded());
+        assert!(
+            found.iter().all(|d| d.severity == Severity::Warning),
+            "{found:?}"
+        );
+        assert_eq!(found.len(), 2, "{found:?}");
+        // Still an error for an AWS type nobody has heard of.
+        assert_eq!(
+            check("Resources:\n  R: {Type: AWS::TPS::Report}\n").len(),
+            1
+        );
+    }
+
+    #[test]
+    fn get_stack_output_and_a_transform_inside_sub_parse() {
+        let t = "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Properties:\n      DisplayName: !GetStackOutput {StackName: producer, OutputName: Name}\n      TopicName:\n        Fn::Sub:\n          Fn::Transform: {Name: Macro}\n";
+        assert_eq!(check(t), Vec::<String>::new());
     }
 }

@@ -2,6 +2,7 @@
 
 mod action;
 mod bad_input;
+mod cfn_lint_good;
 mod check;
 mod cli;
 mod codify;
