@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::drift::Difference;
 use crate::live::{Calls, Change, LiveStack};
 use crate::load::{Snapshot, StackState};
-use crate::template::diff::ChangeKind;
+use crate::template::diff::{CausedBy, ChangeKind};
 use crate::template::{PropertyPath, Value};
 
 #[derive(Debug, Clone, Serialize)]
@@ -104,6 +104,9 @@ pub struct PendingChange {
     /// Where inside the attribute's value the change is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attribute_path: Option<PropertyPath>,
+    /// Set when the value changes because a resource it names is replaced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caused_by: Option<CausedBy>,
 }
 
 impl PendingChange {

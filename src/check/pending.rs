@@ -71,6 +71,7 @@ pub(super) fn pending(deployed: &DesiredStack, committed: &DesiredStack) -> Vec<
         location: None,
         attribute: None,
         attribute_path: None,
+        caused_by: None,
     };
     let attribute = |logical_id: &str, type_name: &str, a: AttributeChange| PendingChange {
         deployed: a.from,
@@ -93,6 +94,7 @@ pub(super) fn pending(deployed: &DesiredStack, committed: &DesiredStack) -> Vec<
                 deployed: p.from,
                 committed: p.to,
                 replacement: p.replacement,
+                caused_by: p.caused_by,
                 ..change(&r.logical_id, &r.type_name, p.change)
             });
         }

@@ -247,7 +247,10 @@ fn human(
                 } else {
                     String::new()
                 };
-                let text = change_text(p.change, &p.from, &p.to);
+                let text = match &p.caused_by {
+                    Some(c) => dim(&format!("({})", c.reason)),
+                    None => change_text(p.change, &p.from, &p.to),
+                };
                 writeln!(
                     out,
                     "      {} {}: {text}{forces}",

@@ -187,7 +187,12 @@ fn stack(out: &mut String, s: &StackCheck) {
                 ChangeKind::Remove => red("-"),
                 ChangeKind::Modify => yellow("~"),
             };
-            let _ = writeln!(out, "      {sign} {path}: {text}");
+            let why = p
+                .caused_by
+                .as_ref()
+                .map(|c| format!(" {}", dim(&format!("({})", c.reason))))
+                .unwrap_or_default();
+            let _ = writeln!(out, "      {sign} {path}: {text}{why}");
         }
     }
     let not_checked: Vec<&str> = s.not_checked().map(|r| r.logical_id.as_str()).collect();

@@ -63,6 +63,19 @@ pub struct PropertyChange {
     pub to: Option<Value>,
     /// The property is create-only: changing it replaces the resource.
     pub replacement: bool,
+    /// Set when the template text did not change here but the value will:
+    /// it names a resource that is replaced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caused_by: Option<CausedBy>,
+}
+
+/// Why a property changes although its text did not.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CausedBy {
+    /// The replaced resource it names.
+    pub logical_id: String,
+    /// "SubnetId changes because Subnet is replaced"
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -233,6 +246,7 @@ pub fn diff_stacks(
             });
         }
     }
+    propagate::propagate(old, new, schema, &mut out.resources);
     let transform = |s: &DesiredStack| {
         (!s.transforms.is_empty())
             .then(|| Value::List(s.transforms.iter().cloned().map(Value::String).collect()))
@@ -331,6 +345,7 @@ fn push(
         from: from.cloned(),
         to: to.cloned(),
         replacement,
+        caused_by: None,
     });
 }
 
@@ -407,5 +422,6 @@ pub fn diff_value(
     }
 }
 
+mod propagate;
 #[cfg(test)]
 mod tests;

@@ -159,6 +159,7 @@ pub(super) fn pending(logical_id: &str, path: Option<&str>, replacement: bool) -
         location: None,
         attribute: None,
         attribute_path: None,
+        caused_by: None,
     }
 }
 

@@ -206,3 +206,74 @@ fn a_whole_attribute_added_or_removed_and_outputs_and_transform_are_changes() {
         json!("REMOVE")
     );
 }
+
+/// A VPC template's subnet and route table association, and more that
+/// names the subnet.
+const SUBNET: &str = concat!(
+    include_str!("../../../tests/fixtures/templates/subnet-association.yaml"),
+    "  Nacl:
+    Type: AWS::EC2::SubnetNetworkAclAssociation
+    Properties:
+      SubnetId: !GetAtt Subnet.SubnetId
+      NetworkAclId: acl-123
+  Endpoint:
+    Type: AWS::EC2::VPCEndpoint
+    Properties:
+      VpcId: !Ref Vpc
+      ServiceName: com.amazonaws.us-east-1.s3
+      SubnetIds: [!Ref Subnet]
+",
+);
+
+#[test]
+fn a_replaced_resource_changes_and_replaces_what_names_it() {
+    let b = SUBNET.replace("us-east-1a", "us-east-1b");
+    let d = diff(SUBNET, &b);
+    let by_id = |id: &str| {
+        d["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["logical_id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} missing: {d:#}"))
+    };
+    assert_eq!(by_id("Subnet")["replacement"], true);
+    let assoc = by_id("Association");
+    assert_eq!(assoc["replacement"], true, "{assoc:#}");
+    assert_eq!(
+        assoc["properties"][0]["caused_by"],
+        json!({"logical_id": "Subnet", "reason": "SubnetId changes because Subnet is replaced"})
+    );
+    assert_eq!(by_id("Nacl")["properties"][0]["property_path"], "/SubnetId");
+    // SubnetIds can be updated in place: the endpoint changes, not replaced.
+    let endpoint = by_id("Endpoint");
+    assert_eq!(endpoint["replacement"], false, "{endpoint:#}");
+    assert_eq!(endpoint["properties"][0]["property_path"], "/SubnetIds");
+    // Nothing names the route table's dependents' replacement chain back.
+    assert!(
+        d["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["logical_id"] != "RouteTable")
+    );
+}
+
+#[test]
+fn propagation_follows_a_chain_of_replacements() {
+    // Replacing the VPC replaces the subnet (VpcId is create-only), which
+    // replaces the association.
+    let b = SUBNET.replace("CidrBlock: 10.0.0.0/16", "CidrBlock: 10.1.0.0/16");
+    let d = diff(SUBNET, &b);
+    let replaced: Vec<&str> = d["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["replacement"] == true)
+        .map(|r| r["logical_id"].as_str().unwrap())
+        .collect();
+    for id in ["Vpc", "Subnet", "RouteTable", "Association"] {
+        assert!(replaced.contains(&id), "{id} in {replaced:?}");
+    }
+}
