@@ -224,7 +224,21 @@ pub fn build(
     // 4. Pending commits: CloudFormation deploys a template whole, so one
     // change set when any pending change is to be re-applied.
     let deploy: Vec<&Decision> = actionable(DecisionKind::Pending, Action::Reapply).collect();
-    if !deploy.is_empty() {
+    // A deploy carries every pending change: while one is refused (a
+    // replacement not allowed), none goes.
+    let refused = decisions.decisions.iter().find(|d| {
+        d.kind == DecisionKind::Pending && d.action == Action::Reapply && d.blocked.is_some()
+    });
+    if let (Some(r), false) = (refused, deploy.is_empty()) {
+        plan.steps.push(Step::Refused {
+            logical_id: r.logical_id.clone(),
+            property_path: r.property_path.clone(),
+            reason: format!(
+                "the deploy would carry a refused change: {}",
+                r.blocked.as_deref().unwrap_or_default()
+            ),
+        });
+    } else if !deploy.is_empty() {
         plan.steps.push(Step::Deploy {
             change_set: change_set_name("deploy", &[&check.name, revision]),
             changes: check.pending.len(),

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::drift::Difference;
 use crate::live::{Calls, Change, LiveStack};
 use crate::load::{Snapshot, StackState};
-use crate::template::diff::ChangeKind;
+use crate::template::diff::{CausedBy, ChangeKind};
 use crate::template::{PropertyPath, Value};
 
 #[derive(Debug, Clone, Serialize)]
@@ -96,6 +96,37 @@ pub struct PendingChange {
     pub replacement: bool,
     /// Where the change is in the committed template.
     pub location: Option<Location>,
+    /// Set when the change is to a resource attribute (`Metadata`,
+    /// `UpdatePolicy`, `DependsOn`, ...) rather than a property; `Outputs`
+    /// and `Transform` for those template sections.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<&'static str>,
+    /// Where inside the attribute's value the change is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribute_path: Option<PropertyPath>,
+    /// Set when the value changes because a resource it names is replaced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caused_by: Option<CausedBy>,
+}
+
+impl PendingChange {
+    /// A whole resource added or removed (not one of its parts).
+    pub fn is_whole_resource(&self) -> bool {
+        self.property_path.is_none() && self.attribute.is_none()
+    }
+
+    /// What changed, for people: the property path, or the attribute and
+    /// the path inside it (`Metadata/AWS::CloudFormation::Init/config`).
+    pub fn what(&self) -> Option<String> {
+        match (&self.property_path, self.attribute) {
+            (Some(p), _) => Some(p.to_string()),
+            (None, Some(a)) => Some(match &self.attribute_path {
+                Some(p) => format!("{a}{p}"),
+                None => a.to_string(),
+            }),
+            (None, None) => None,
+        }
+    }
 }
 
 /// One resource's drift.

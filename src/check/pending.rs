@@ -8,7 +8,7 @@ use super::model::PendingChange;
 use crate::live::{self, Calls, Clients, LiveStack};
 use crate::load::StackState;
 use crate::template::Template;
-use crate::template::diff::{ChangeKind, diff_stacks};
+use crate::template::diff::{AttributeChange, ChangeKind, diff_stacks};
 use crate::template::params::ParamValue;
 use crate::template::resolve::{DesiredStack, Inputs, resolve};
 use crate::template::schema::SchemaFacts;
@@ -55,36 +55,63 @@ pub(super) async fn deployed(
     })
 }
 
-/// What deploying the committed template over the deployed one would change.
+/// What deploying the committed template over the deployed one would change:
+/// properties, resource attributes, outputs and the `Transform`.
 pub(super) fn pending(deployed: &DesiredStack, committed: &DesiredStack) -> Vec<PendingChange> {
     let diff = diff_stacks(Some(deployed), Some(committed), SchemaFacts::embedded());
     let mut out = Vec::new();
+    let change = |logical_id: &str, type_name: &str, change: ChangeKind| PendingChange {
+        logical_id: logical_id.to_string(),
+        type_name: type_name.to_string(),
+        change,
+        property_path: None,
+        deployed: None,
+        committed: None,
+        replacement: false,
+        location: None,
+        attribute: None,
+        attribute_path: None,
+        caused_by: None,
+    };
+    let attribute = |logical_id: &str, type_name: &str, a: AttributeChange| PendingChange {
+        deployed: a.from,
+        committed: a.to,
+        attribute: Some(a.name),
+        attribute_path: a.attribute_path,
+        ..change(logical_id, type_name, a.change)
+    };
     for r in diff.resources {
-        if r.properties.is_empty() || r.change != ChangeKind::Modify {
+        if r.change != ChangeKind::Modify || (r.properties.is_empty() && r.attributes.is_empty()) {
             out.push(PendingChange {
-                logical_id: r.logical_id,
-                type_name: r.type_name,
-                change: r.change,
-                property_path: None,
-                deployed: None,
-                committed: None,
                 replacement: r.replacement,
-                location: None,
+                ..change(&r.logical_id, &r.type_name, r.change)
             });
             continue;
         }
         for p in r.properties {
             out.push(PendingChange {
-                logical_id: r.logical_id.clone(),
-                type_name: r.type_name.clone(),
-                change: p.change,
                 property_path: Some(p.property_path),
                 deployed: p.from,
                 committed: p.to,
                 replacement: p.replacement,
-                location: None,
+                caused_by: p.caused_by,
+                ..change(&r.logical_id, &r.type_name, p.change)
             });
         }
+        for a in r.attributes {
+            out.push(attribute(&r.logical_id, &r.type_name, a));
+        }
+    }
+    for o in diff.outputs {
+        out.push(PendingChange {
+            deployed: o.from,
+            committed: o.to,
+            attribute: Some("Outputs"),
+            ..change(&o.name, "Outputs", o.change)
+        });
+    }
+    if let Some(t) = diff.transform {
+        out.push(attribute("Transform", "Transform", t));
     }
     out
 }

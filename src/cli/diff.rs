@@ -12,7 +12,7 @@ use super::validate::revision_line;
 use super::{GlobalArgs, Out, OutputFormat, exit, open_source};
 use crate::load::{self, Snapshot, StackState};
 use crate::template::Value;
-use crate::template::diff::{ChangeKind, StackDiff, diff_stacks};
+use crate::template::diff::{AttributeChange, ChangeKind, StackDiff, diff_stacks};
 use crate::template::schema::SchemaFacts;
 
 #[derive(Debug, Args)]
@@ -140,6 +140,7 @@ fn to_json(old: &Snapshot, new: &Snapshot, results: &[StackResult<'_>]) -> serde
             "resources": r.diff.resources,
             "parameters": r.diff.parameters,
             "outputs": r.diff.outputs,
+            "transform": r.diff.transform,
             "error": r.error,
         })).collect::<Vec<_>>(),
     })
@@ -156,6 +157,29 @@ fn sign(kind: ChangeKind) -> String {
 fn show(v: &Option<Value>) -> String {
     v.as_ref()
         .map_or_else(|| "(none)".to_string(), Value::to_string)
+}
+
+/// `a → b`, or the one side an ADD or REMOVE has.
+fn change_text(change: ChangeKind, from: &Option<Value>, to: &Option<Value>) -> String {
+    match change {
+        ChangeKind::Add => show(to),
+        ChangeKind::Remove => show(from),
+        ChangeKind::Modify => format!("{} → {}", show(from), show(to)),
+    }
+}
+
+/// `~ Metadata/AWS::CloudFormation::Init/config: a → b`
+fn attribute_line(out: &mut Out, indent: &str, a: &AttributeChange) -> anyhow::Result<()> {
+    let path = a.attribute_path.as_ref().map(ToString::to_string);
+    let text = change_text(a.change, &a.from, &a.to);
+    writeln!(
+        out,
+        "{indent}{} {}{}: {text}",
+        sign(a.change),
+        a.name,
+        path.unwrap_or_default()
+    )?;
+    Ok(())
 }
 
 fn human(
@@ -223,10 +247,9 @@ fn human(
                 } else {
                     String::new()
                 };
-                let text = match p.change {
-                    ChangeKind::Add => show(&p.to),
-                    ChangeKind::Remove => show(&p.from),
-                    ChangeKind::Modify => format!("{} → {}", show(&p.from), show(&p.to)),
+                let text = match &p.caused_by {
+                    Some(c) => dim(&format!("({})", c.reason)),
+                    None => change_text(p.change, &p.from, &p.to),
                 };
                 writeln!(
                     out,
@@ -236,14 +259,7 @@ fn human(
                 )?;
             }
             for a in &res.attributes {
-                writeln!(
-                    out,
-                    "      {} {}: {} → {}",
-                    sign(ChangeKind::Modify),
-                    a.name,
-                    show(&a.from),
-                    show(&a.to)
-                )?;
+                attribute_line(out, "      ", a)?;
             }
         }
         for p in &r.diff.parameters {
@@ -257,6 +273,9 @@ fn human(
                 ),
             };
             writeln!(out, "  {} parameter {}: {text}", sign(p.change), p.name)?;
+        }
+        if let Some(t) = &r.diff.transform {
+            attribute_line(out, "  ", t)?;
         }
         for o in &r.diff.outputs {
             writeln!(

@@ -280,3 +280,48 @@ fn a_key_after_a_block_scalar_goes_after_its_text_not_after_the_next_key() {
     );
     assert_eq!(yaml(text, &[at("/P/Code", Op::Remove)]), "P:\n\nQ: 1\n");
 }
+
+#[test]
+fn a_trailing_comment_on_an_edited_line_is_kept_in_every_style() {
+    let cases = [
+        (
+            "R:\n  P:\n    Value: \"30\"   # seconds\n    Next: 1\n",
+            "/R/P/Value",
+            "R:\n  P:\n    Value: \"120\"   # seconds\n    Next: 1\n",
+        ),
+        (
+            "R:\n  P:\n    Value: '30'   # seconds\n",
+            "/R/P/Value",
+            "R:\n  P:\n    Value: '120'   # seconds\n",
+        ),
+        (
+            "R:\n  P:\n    Value: 30   # seconds\n",
+            "/R/P/Value",
+            "R:\n  P:\n    Value: 120   # seconds\n",
+        ),
+        (
+            "R:\n  P:\n    Value: 30\t# seconds\n",
+            "/R/P/Value",
+            "R:\n  P:\n    Value: 120\t# seconds\n",
+        ),
+        (
+            "R:\n  P: {Value: \"30\", Unit: s}   # seconds\n",
+            "/R/P/Value",
+            "R:\n  P: {Value: \"120\", Unit: s}   # seconds\n",
+        ),
+        (
+            "R:\n  P: [\"30\", '40']  # seconds\n",
+            "/R/P/1",
+            "R:\n  P: [\"30\", '120']  # seconds\n",
+        ),
+        (
+            "R:\n  P:\n    - \"30\" # seconds\n",
+            "/R/P/0",
+            "R:\n  P:\n    - \"120\" # seconds\n",
+        ),
+    ];
+    for (text, path, want) in cases {
+        let out = yaml(text, &[at(path, Op::Replace(json!("120")))]);
+        assert_eq!(out, want, "editing {path} in {text:?}");
+    }
+}

@@ -99,6 +99,7 @@ pub(super) fn parse(text: &str) -> Result<Node, ParseError> {
                 ));
             }
             Event::Scalar(value, style, _anchor, tag) => {
+                let span = quoted_end(text, style, span);
                 scalar(value.into_owned(), style, tag.as_deref(), span)?
             }
             Event::SequenceStart(_, tag) => {
@@ -129,7 +130,7 @@ pub(super) fn parse(text: &str) -> Result<Node, ParseError> {
                     tag,
                 }) => Node {
                     kind: NodeKind::Seq(items),
-                    span: close(start, span),
+                    span: close(text, start, span),
                     tag,
                 },
                 _ => unreachable_event(span)?,
@@ -142,7 +143,7 @@ pub(super) fn parse(text: &str) -> Result<Node, ParseError> {
                     ..
                 }) => Node {
                     kind: NodeKind::Map(map),
-                    span: close(start, span),
+                    span: close(text, start, span),
                     tag,
                 },
                 _ => unreachable_event(span)?,
@@ -154,11 +155,50 @@ pub(super) fn parse(text: &str) -> Result<Node, ParseError> {
     root.ok_or(ParseError::Empty)
 }
 
-fn close(start: Span, end: Span) -> Span {
+/// A collection's span; a flow one ends at its closing bracket, since
+/// saphyr's end event runs on over a trailing comment.
+fn close(text: &str, start: Span, end: Span) -> Span {
+    let bytes = text.as_bytes();
+    let flow = matches!(bytes.get(start.start as usize), Some(b'{' | b'['));
+    let end = match bytes.get(end.start as usize) {
+        Some(b'}' | b']') if flow => end.start + 1,
+        _ => end.end,
+    };
     Span {
-        end: end.end.max(start.end),
+        end: end.max(start.end),
         ..start
     }
+}
+
+/// A quoted scalar ends at its closing quote: saphyr's span runs on over the
+/// spaces and comment after it, and an edit there would drop the comment.
+fn quoted_end(text: &str, style: ScalarStyle, span: Span) -> Span {
+    let quote = match style {
+        ScalarStyle::SingleQuoted => b'\'',
+        ScalarStyle::DoubleQuoted => b'"',
+        _ => return span,
+    };
+    let bytes = text.as_bytes();
+    let (from, to) = (span.start as usize, (span.end as usize).min(bytes.len()));
+    // A tag (`!Sub "..."`) may come first; tags hold no quotes.
+    let Some(open) = bytes[from..to].iter().position(|b| *b == quote) else {
+        return span;
+    };
+    let mut i = from + open + 1;
+    while i < to {
+        match bytes[i] {
+            b'\\' if quote == b'"' => i += 2,
+            b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+            b if b == quote => {
+                return Span {
+                    end: (i + 1) as u32,
+                    ..span
+                };
+            }
+            _ => i += 1,
+        }
+    }
+    span
 }
 
 fn check_depth(stack: &[Frame], span: Span) -> Result<(), ParseError> {

@@ -131,7 +131,7 @@ impl Policy {
             self.decide_resource(stack, r, &eff, circuit_open, history, now, &mut decisions);
         }
         for p in &stack.pending {
-            let path = p.property_path.as_ref().map(PropertyPath::to_string);
+            let path = p.what();
             let subject = Subject {
                 stack: &stack.name,
                 type_name: &p.type_name,
@@ -155,9 +155,12 @@ impl Policy {
                     d.block(Some((
                         LimitKind::Replacement,
                         format!(
-                            "deploying this change would replace {} (a create-only property \
-                             changed); set allow_replacement: true on a rule or the policy to allow it",
-                            p.logical_id
+                            "deploying this change would replace {} ({}); set allow_replacement: \
+                             true on a rule or the policy to allow it",
+                            p.logical_id,
+                            p.caused_by
+                                .as_ref()
+                                .map_or("a create-only property changed", |c| c.reason.as_str())
                         ),
                     )));
                 }

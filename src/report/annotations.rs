@@ -51,11 +51,7 @@ pub fn render(report: &CheckReport) -> String {
         }
         for p in &s.pending {
             let Some(loc) = &p.location else { continue };
-            let path = p
-                .property_path
-                .as_ref()
-                .map(|p| p.to_string())
-                .unwrap_or_default();
+            let path = p.what().unwrap_or_default();
             out.push_str(&format!(
                 "::warning file={},line={},col={},title={}::{} {path} is committed but not deployed\n",
                 property(&loc.file),

@@ -152,14 +152,15 @@ fn stack(out: &mut String, s: &StackCheck) {
     let mut last = "";
     for p in &s.pending {
         if p.logical_id != last {
-            let sign = match (p.change, &p.property_path) {
-                (ChangeKind::Add, None) => green("+"),
-                (ChangeKind::Remove, None) => red("-"),
+            let whole = p.is_whole_resource();
+            let sign = match p.change {
+                ChangeKind::Add if whole => green("+"),
+                ChangeKind::Remove if whole => red("-"),
                 _ => yellow("~"),
             };
-            let what = match (p.change, &p.property_path) {
-                (ChangeKind::Add, None) => " to create",
-                (ChangeKind::Remove, None) => " to delete",
+            let what = match p.change {
+                ChangeKind::Add if whole => " to create",
+                ChangeKind::Remove if whole => " to delete",
                 _ => " to update",
             };
             let forces = if p.replacement {
@@ -176,7 +177,7 @@ fn stack(out: &mut String, s: &StackCheck) {
             );
             last = &p.logical_id;
         }
-        if let Some(path) = &p.property_path {
+        if let Some(path) = p.what() {
             let text = match p.change {
                 ChangeKind::Add => show(&p.committed),
                 ChangeKind::Remove => show(&p.deployed),
@@ -187,7 +188,12 @@ fn stack(out: &mut String, s: &StackCheck) {
                 ChangeKind::Remove => red("-"),
                 ChangeKind::Modify => yellow("~"),
             };
-            let _ = writeln!(out, "      {sign} {path}: {text}");
+            let why = p
+                .caused_by
+                .as_ref()
+                .map(|c| format!(" {}", dim(&format!("({})", c.reason))))
+                .unwrap_or_default();
+            let _ = writeln!(out, "      {sign} {path}: {text}{why}");
         }
     }
     let not_checked: Vec<&str> = s.not_checked().map(|r| r.logical_id.as_str()).collect();

@@ -115,10 +115,7 @@ fn stack(out: &mut String, s: &StackCheck) {
         );
         let _ = writeln!(out, "|---|---|---|---|---|");
         for p in &s.pending {
-            let path = p
-                .property_path
-                .as_ref()
-                .map_or("—".to_string(), |p| code(&p.to_string()));
+            let path = p.what().map_or("—".to_string(), |p| code(&p.to_string()));
             let change = format!(
                 "{:?}{}",
                 p.change,

@@ -129,11 +129,7 @@ pub fn render(report: &CheckReport) -> Json {
             }
         }
         for p in &s.pending {
-            let path = p
-                .property_path
-                .as_ref()
-                .map(|p| p.to_string())
-                .unwrap_or_default();
+            let path = p.what().unwrap_or_default();
             let text = format!(
                 "{} {} in stack {} is committed but not deployed ({:?})",
                 p.logical_id, path, s.name, p.change

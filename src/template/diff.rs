@@ -1,6 +1,9 @@
 //! Structural diff of two desired states: what deploying `new` over `old`
 //! would change, per resource and property (CloudFormation's PropertyPath
-//! format), plus parameters and outputs.
+//! format), plus parameters, outputs and the template's `Transform`. Every
+//! part of a resource CloudFormation deploys counts: `Properties`, and the
+//! attributes `Metadata`, `CreationPolicy`, `UpdatePolicy`,
+//! `DeletionPolicy`, `UpdateReplacePolicy`, `DependsOn` and `Condition`.
 //!
 //! Scalars compare as CloudFormation passes them on (`"80"` equals `80`),
 //! and lists the schema marks `insertionOrder: false` compare as sets, so a
@@ -29,6 +32,9 @@ pub struct StackDiff {
     pub resources: Vec<ResourceChange>,
     pub parameters: Vec<ParameterChange>,
     pub outputs: Vec<OutputChange>,
+    /// The template's `Transform` (named `Transform`; values are lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transform: Option<AttributeChange>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -43,7 +49,8 @@ pub struct ResourceChange {
     /// Whether CloudFormation would replace the resource (a new physical id).
     pub replacement: bool,
     pub properties: Vec<PropertyChange>,
-    /// Changes to DeletionPolicy, UpdateReplacePolicy, Condition, DependsOn.
+    /// Changes to Metadata, CreationPolicy, UpdatePolicy, DeletionPolicy,
+    /// UpdateReplacePolicy, Condition, DependsOn.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attributes: Vec<AttributeChange>,
 }
@@ -56,13 +63,69 @@ pub struct PropertyChange {
     pub to: Option<Value>,
     /// The property is create-only: changing it replaces the resource.
     pub replacement: bool,
+    /// Set when the template text did not change here but the value will:
+    /// it names a resource that is replaced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caused_by: Option<CausedBy>,
+}
+
+/// Why a property changes although its text did not.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CausedBy {
+    /// The replaced resource it names.
+    pub logical_id: String,
+    /// "SubnetId changes because Subnet is replaced"
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AttributeChange {
+    /// The attribute: `Metadata`, `UpdatePolicy`, `DependsOn`, ...
     pub name: &'static str,
+    /// Where inside the attribute's value, for the map-valued ones
+    /// (`/AWS::CloudFormation::Init/config/packages/yum/nginx`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribute_path: Option<PropertyPath>,
+    pub change: ChangeKind,
     pub from: Option<Value>,
     pub to: Option<Value>,
+}
+
+impl AttributeChange {
+    /// A whole attribute compared; `None` when it did not change.
+    fn whole(name: &'static str, from: Option<Value>, to: Option<Value>) -> Option<Self> {
+        let change = match (&from, &to) {
+            (None, None) => return None,
+            (a, b) if a == b => return None,
+            (None, Some(_)) => ChangeKind::Add,
+            (Some(_), None) => ChangeKind::Remove,
+            (Some(_), Some(_)) => ChangeKind::Modify,
+        };
+        Some(AttributeChange {
+            name,
+            attribute_path: None,
+            change,
+            from,
+            to,
+        })
+    }
+
+    /// A map-valued attribute, compared path by path.
+    fn nested(name: &'static str, from: Option<&Value>, to: Option<&Value>, out: &mut Vec<Self>) {
+        let (Some(a), Some(b)) = (from, to) else {
+            out.extend(Self::whole(name, from.cloned(), to.cloned()));
+            return;
+        };
+        let mut changes = Vec::new();
+        diff_value(&PropertyPath::root(), a, b, None, &mut changes);
+        out.extend(changes.into_iter().map(|p| AttributeChange {
+            name,
+            attribute_path: Some(p.property_path),
+            change: p.change,
+            from: p.from,
+            to: p.to,
+        }));
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -84,7 +147,10 @@ pub struct OutputChange {
 
 impl StackDiff {
     pub fn is_empty(&self) -> bool {
-        self.resources.is_empty() && self.parameters.is_empty() && self.outputs.is_empty()
+        self.resources.is_empty()
+            && self.parameters.is_empty()
+            && self.outputs.is_empty()
+            && self.transform.is_none()
     }
 }
 
@@ -180,6 +246,12 @@ pub fn diff_stacks(
             });
         }
     }
+    propagate::propagate(old, new, schema, &mut out.resources);
+    let transform = |s: &DesiredStack| {
+        (!s.transforms.is_empty())
+            .then(|| Value::List(s.transforms.iter().cloned().map(Value::String).collect()))
+    };
+    out.transform = AttributeChange::whole("Transform", transform(old), transform(new));
     out
 }
 
@@ -217,28 +289,36 @@ fn resource_change(
         &mut properties,
     );
     let mut attributes = Vec::new();
-    let mut attr = |name: &'static str, from: Option<Value>, to: Option<Value>| {
-        if from != to {
-            attributes.push(AttributeChange { name, from, to });
-        }
-    };
-    attr(
-        "DeletionPolicy",
-        o.deletion_policy.clone(),
-        n.deletion_policy.clone(),
-    );
-    attr(
-        "UpdateReplacePolicy",
-        o.update_replace_policy.clone(),
-        n.update_replace_policy.clone(),
-    );
+    for (name, from, to) in [
+        ("Metadata", &o.metadata, &n.metadata),
+        ("CreationPolicy", &o.creation_policy, &n.creation_policy),
+        ("UpdatePolicy", &o.update_policy, &n.update_policy),
+    ] {
+        AttributeChange::nested(name, from.as_ref(), to.as_ref(), &mut attributes);
+    }
     let cond = |r: &DesiredResource| r.condition.as_ref().map(|(c, _)| Value::String(c.clone()));
-    attr("Condition", cond(o), cond(n));
     let deps = |r: &DesiredResource| {
         (!r.depends_on.is_empty())
             .then(|| Value::List(r.depends_on.iter().cloned().map(Value::String).collect()))
     };
-    attr("DependsOn", deps(o), deps(n));
+    attributes.extend(
+        [
+            (
+                "DeletionPolicy",
+                o.deletion_policy.clone(),
+                n.deletion_policy.clone(),
+            ),
+            (
+                "UpdateReplacePolicy",
+                o.update_replace_policy.clone(),
+                n.update_replace_policy.clone(),
+            ),
+            ("Condition", cond(o), cond(n)),
+            ("DependsOn", deps(o), deps(n)),
+        ]
+        .into_iter()
+        .filter_map(|(name, from, to)| AttributeChange::whole(name, from, to)),
+    );
     if properties.is_empty() && attributes.is_empty() {
         return None;
     }
@@ -265,6 +345,7 @@ fn push(
         from: from.cloned(),
         to: to.cloned(),
         replacement,
+        caused_by: None,
     });
 }
 
@@ -341,5 +422,6 @@ pub fn diff_value(
     }
 }
 
+mod propagate;
 #[cfg(test)]
 mod tests;

@@ -170,6 +170,7 @@ const SHORT_TAGS: &[&str] = &[
     "Transform",
     "Length",
     "ToJsonString",
+    "GetStackOutput",
 ];
 
 impl Expr {
@@ -556,6 +557,12 @@ fn build(name: &str, arg: Arg<'_>, span: Span, ctx: Context) -> Result<Intrinsic
         }
         "Fn::Length" => Intrinsic::Length(arg.expr(ctx)?),
         "Fn::ToJsonString" => Intrinsic::ToJsonString(arg.expr(ctx)?),
+        // Another stack's output, known only when CloudFormation deploys; see
+        // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-getstackoutput.html
+        "Fn::GetStackOutput" => Intrinsic::Other {
+            name: name.to_string(),
+            args: arg.expr(ctx)?,
+        },
         other if ctx == Context::Lenient => Intrinsic::Other {
             name: other.to_string(),
             args: arg.expr(ctx)?,
@@ -668,6 +675,17 @@ fn sub(arg: Arg<'_>, ctx: Context) -> Result<Intrinsic, TemplateError> {
         }
         None => (arg, IndexMap::new()),
     };
+    // A macro (`Fn::Transform`) makes the string before Fn::Sub reads it.
+    if vars.is_empty()
+        && let Some(map) = text_arg.node.as_map()
+        && map.len() == 1
+        && map.contains_key("Fn::Transform")
+    {
+        return Ok(Intrinsic::Other {
+            name: "Fn::Sub".into(),
+            args: text_arg.expr(ctx)?,
+        });
+    }
     let text = text_arg.literal().ok_or_else(|| {
         syntax(
             text_arg.node.span,

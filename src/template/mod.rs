@@ -8,6 +8,7 @@
 //! layout, or live AWS state; facts about live resources (physical ids,
 //! attributes) come in through [`resolve::Known`].
 
+pub mod cycles;
 pub mod diff;
 pub mod expr;
 mod locate;

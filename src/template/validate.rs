@@ -1,9 +1,10 @@
 //! Static checks of a template, as CloudFormation would reject it: references
 //! to nothing, unknown resource types and attributes, undeclared conditions,
-//! bad parameter types. Every finding is located.
+//! bad parameter types, dependency cycles. Every finding is located.
 
 use serde::Serialize;
 
+use super::cycles::{self, Edges};
 use super::expr::{Expr, ExprKind, Intrinsic, SubPart};
 use super::schema::{SchemaFacts, is_custom_type};
 use super::{Template, params};
@@ -73,8 +74,11 @@ pub fn check_template(t: &Template, schema: &SchemaFacts) -> Vec<Diagnostic> {
         schema,
         out: Vec::new(),
         scope: Vec::new(),
+        current: None,
+        edges: Edges::new(),
     };
     c.run();
+    c.cycles();
     c.out
 }
 
@@ -84,6 +88,9 @@ struct Checker<'a> {
     out: Vec<Diagnostic>,
     /// Names bound by `Fn::ForEach` and `Fn::Sub` variable maps.
     scope: Vec<String>,
+    /// The declared resource being checked, whose references are edges.
+    current: Option<String>,
+    edges: Edges,
 }
 
 impl Checker<'_> {
@@ -110,8 +117,11 @@ impl Checker<'_> {
             self.expr(&field.value);
         }
         for r in t.resources.values() {
+            self.current = Some(r.logical_id.clone());
+            self.edges.entry(r.logical_id.clone()).or_default();
             self.resource(r);
         }
+        self.current = None;
         for l in &t.resource_loops {
             self.expr(&l.collection);
             self.scope.push(l.identifier.clone());
@@ -140,6 +150,7 @@ impl Checker<'_> {
         let t = self.t;
         let known_type = self.schema.get(&r.type_name).is_some()
             || is_custom_type(&r.type_name)
+            || is_module(&r.type_name)
             || (t.is_sam() && r.type_name.starts_with("AWS::Serverless::"));
         if !known_type {
             let message = format!(
@@ -149,8 +160,13 @@ impl Checker<'_> {
                 suggest(&r.type_name, self.schema.type_names())
             );
             let loc = Some(r.type_span.location());
-            // A macro may define its own types; CloudFormation itself would not.
-            self.out.push(if t.has_macros() {
+            // A macro may define its own types, and a registry type outside
+            // AWS's namespaces (`MongoDB::Atlas::Cluster`) exists only where
+            // it is registered: say so, but CloudFormation may accept it.
+            let registry = !["AWS::", "Alexa::"]
+                .iter()
+                .any(|p| r.type_name.starts_with(p));
+            self.out.push(if t.has_macros() || registry {
                 Diagnostic::warning("unknown-type", loc, message)
             } else {
                 Diagnostic::error("unknown-type", loc, message)
@@ -160,6 +176,7 @@ impl Checker<'_> {
             self.condition_name(&c.text, c.span);
         }
         for d in &r.depends_on {
+            self.edge(&d.text, d.span);
             if !self.is_resource(&d.text) {
                 self.out.push(Diagnostic::error(
                     "unknown-dependency",
@@ -256,9 +273,11 @@ impl Checker<'_> {
         if self.scope.iter().any(|s| s == name)
             || self.t.parameters.contains_key(name)
             || PSEUDO.contains(&name)
-            || self.is_resource(name)
         {
             return;
+        }
+        if self.is_resource(name) {
+            return self.edge(name, span);
         }
         let candidates = self
             .t
@@ -266,14 +285,12 @@ impl Checker<'_> {
             .keys()
             .chain(self.t.resources.keys())
             .map(String::as_str);
-        self.out.push(Diagnostic::error(
-            "unknown-ref",
-            Some(span.location()),
-            format!(
-                "Ref names \"{name}\", which is not a parameter, resource or pseudo parameter{}",
-                suggest(name, candidates)
-            ),
-        ));
+        let message = format!(
+            "Ref names \"{name}\", which is not a parameter, resource or pseudo parameter{}",
+            suggest(name, candidates)
+        );
+        let d = self.unknown(name, "unknown-ref", span, message);
+        self.out.push(d);
     }
 
     fn sub_var(&mut self, var: &str, span: Span) {
@@ -290,16 +307,15 @@ impl Checker<'_> {
     }
 
     fn get_att(&mut self, resource: &str, attribute: Option<&str>, span: Span) {
+        self.edge(resource, span);
         let Some(r) = self.t.resources.get(resource) else {
             if !self.is_resource(resource) {
-                self.out.push(Diagnostic::error(
-                    "unknown-getatt",
-                    Some(span.location()),
-                    format!(
-                        "Fn::GetAtt names \"{resource}\", which is not a resource{}",
-                        self.suggest_resource(resource)
-                    ),
-                ));
+                let message = format!(
+                    "Fn::GetAtt names \"{resource}\", which is not a resource{}",
+                    self.suggest_resource(resource)
+                );
+                let d = self.unknown(resource, "unknown-getatt", span, message);
+                self.out.push(d);
             }
             return;
         };
@@ -320,6 +336,37 @@ impl Checker<'_> {
                 suggest(attr, names)
             ),
         ));
+    }
+
+    /// The resource being checked depends on `to` (when `to` is declared).
+    fn edge(&mut self, to: &str, span: Span) {
+        if let Some(from) = &self.current
+            && self.t.resources.contains_key(to)
+        {
+            let out = self.edges.entry(from.clone()).or_default();
+            out.push((to.to_string(), span));
+        }
+    }
+
+    /// CloudFormation refuses a template whose resources depend on each
+    /// other in a circle; each member is named with where it depends on the next.
+    fn cycles(&mut self) {
+        for cycle in cycles::find(&self.edges) {
+            let members: Vec<String> = cycle
+                .iter()
+                .map(|(name, span)| format!("{name} ({})", span.location()))
+                .collect();
+            let first = &cycle[0].0;
+            self.out.push(Diagnostic::error(
+                "dependency-cycle",
+                Some(cycle[0].1.location()),
+                format!(
+                    "resources depend on each other in a cycle ({} long), which CloudFormation rejects: {} -> {first}",
+                    cycle.len(),
+                    members.join(" -> ")
+                ),
+            ));
+        }
     }
 
     fn condition_name(&mut self, name: &str, span: Span) {
@@ -343,11 +390,40 @@ impl Checker<'_> {
                 .resource_loops
                 .iter()
                 .any(|l| l.fragments.keys().any(|k| key_pattern_matches(k, name)))
+            || self.generated_by(name, is_module)
+    }
+
+    /// Whether `name` extends the logical id of a resource of a type that
+    /// expands into more resources named after it: a module's
+    /// (`Bucket` in module `Site` is `SiteBucket`) or, with SAM, a
+    /// serverless resource's (`MyFunctionRole`).
+    fn generated_by(&self, name: &str, kind: fn(&str) -> bool) -> bool {
+        self.t.resources.values().any(|r| {
+            kind(&r.type_name) && name.len() > r.logical_id.len() && name.starts_with(&r.logical_id)
+        })
+    }
+
+    /// A reference to nothing is an error, or a warning where the SAM
+    /// transform may generate the resource named.
+    fn unknown(&self, name: &str, code: &'static str, span: Span, message: String) -> Diagnostic {
+        let sam = |t: &str| t.starts_with("AWS::Serverless::");
+        if self.t.is_sam() && self.generated_by(name, sam) {
+            let message = format!("{message}; the SAM transform may generate it");
+            Diagnostic::warning(code, Some(span.location()), message)
+        } else {
+            Diagnostic::error(code, Some(span.location()), message)
+        }
     }
 
     fn suggest_resource(&self, name: &str) -> String {
         suggest(name, self.t.resources.keys().map(String::as_str))
     }
+}
+
+/// A CloudFormation module (`Org::Service::Name::MODULE`), registered in
+/// the account; its resources are named after the module's logical id.
+fn is_module(type_name: &str) -> bool {
+    type_name.ends_with("::MODULE")
 }
 
 /// Whether a loop's output key (`Topic${Name}`) could produce `name`.
@@ -425,7 +501,11 @@ mod tests {
     fn unknown_types_attributes_and_conditions() {
         let t = "Resources:\n  B:\n    Type: AWS::S3::Buckett\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Condition: Nope\n    Properties: {GroupDescription: !GetAtt Sg.Arn}\n";
         let found = check(t);
-        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!(found.len(), 4, "{found:?}");
+        assert!(
+            found[3].starts_with("7:36: dependency-cycle: resources depend on each other in a cycle (1 long), which CloudFormation rejects: Sg (7:36) -> Sg"),
+            "{found:?}"
+        );
         assert!(found[0].starts_with("3:11: unknown-type: resource B has unknown type AWS::S3::Buckett (did you mean \"AWS::S3::Bucket\"?)"), "{found:?}");
         assert!(found[1].starts_with("6:16: unknown-condition"), "{found:?}");
         assert!(
@@ -444,7 +524,70 @@ mod tests {
 
     #[test]
     fn custom_and_sam_types_are_open() {
-        let t = "Transform: AWS::Serverless-2016-10-31\nResources:\n  F: {Type: AWS::Serverless::Function}\n  C: {Type: Custom::Thing, Properties: {X: !GetAtt F.Arn, Y: !GetAtt C.Anything}}\n";
+        let t = "Transform: AWS::Serverless-2016-10-31\nResources:\n  F: {Type: AWS::Serverless::Function}\n  C: {Type: Custom::Thing, Properties: {X: !GetAtt F.Arn, Y: !GetAtt D.Anything}}\n  D: {Type: Custom::Other}\n";
+        assert_eq!(check(t), Vec::<String>::new());
+    }
+
+    #[test]
+    fn dependency_cycles_name_each_member_where_it_depends_on_the_next() {
+        let t = "Resources:\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    DependsOn: Role\n    Properties: {GroupDescription: web}\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {}\n      Description: !Sub '${Topic.TopicName}'\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties: {TopicName: !GetAtt Sg.GroupId}\n  Free: {Type: AWS::SNS::Topic, Properties: {TopicName: !Ref Topic}}\n";
+        assert_eq!(
+            check(t),
+            [
+                "4:16: dependency-cycle: resources depend on each other in a cycle (3 long), which CloudFormation rejects: Sg (4:16) -> Role (10:20) -> Topic (13:29) -> Sg"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cycle_5000_resources_long_is_reported_without_overflowing_the_stack() {
+        let n = 5000;
+        let mut t = String::from("Resources:\n");
+        for i in 0..n {
+            t.push_str(&format!(
+                "  Q{i}: {{Type: AWS::SQS::Queue, DependsOn: Q{}}}\n",
+                (i + 1) % n
+            ));
+        }
+        let found = check(&t);
+        assert_eq!(found.len(), 1, "{:?}", &found[..found.len().min(3)]);
+        assert!(found[0].contains("(5000 long)"));
+        assert!(found[0].contains("Q4999 (5001:"), "each member is located");
+    }
+
+    #[test]
+    fn modules_registry_types_and_sam_generated_names_are_not_errors() {
+        // A module and a resource inside it (module id + resource id).
+        let t = "Resources:\n  Site:\n    Type: My::Static::Site::MODULE\n    Properties: {Name: web}\n  T: {Type: AWS::SNS::Topic, Properties: {TopicName: !Ref SiteBucket}}\n";
+        assert_eq!(check(t), Vec::<String>::new());
+        // A third-party registry type: a warning, not an error.
+        let t = "Resources:\n  R: {Type: Initech::TPS::Report}\n";
+        let t = Template::parse(t).unwrap();
+        let found = check_template(&t, SchemaFacts::embedded());
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            (found[0].severity, found[0].code),
+            (Severity::Warning, "unknown-type")
+        );
+        // The role SAM generates for a function.
+        let t = "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn: {Type: AWS::Serverless::Function}\n  T: {Type: AWS::SNS::Topic, Properties: {TopicName: !Ref FnRole, DisplayName: !GetAtt FnRole.Arn}}\n";
+        let t = Template::parse(t).unwrap();
+        let found = check_template(&t, SchemaFacts::embedded());
+        assert!(
+            found.iter().all(|d| d.severity == Severity::Warning),
+            "{found:?}"
+        );
+        assert_eq!(found.len(), 2, "{found:?}");
+        // Still an error for an AWS type nobody has heard of.
+        assert_eq!(
+            check("Resources:\n  R: {Type: AWS::TPS::Report}\n").len(),
+            1
+        );
+    }
+
+    #[test]
+    fn get_stack_output_and_a_transform_inside_sub_parse() {
+        let t = "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Properties:\n      DisplayName: !GetStackOutput {StackName: producer, OutputName: Name}\n      TopicName:\n        Fn::Sub:\n          Fn::Transform: {Name: Macro}\n";
         assert_eq!(check(t), Vec::<String>::new());
     }
 }

@@ -258,3 +258,24 @@ fn a_duration_too_long_for_the_clock_is_refused_not_a_panic() {
         );
     }
 }
+
+#[test]
+fn dependency_cycles_are_refused_with_each_member_located_even_5000_long() {
+    // The shape of a real mistake: a security group and a launch template
+    // that each name the other.
+    let r = validate_template(b"Resources:\n  Sg:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: !Sub 'for ${Lt}'\n  Lt:\n    Type: AWS::EC2::LaunchTemplate\n    Properties:\n      LaunchTemplateData:\n        SecurityGroupIds: [!GetAtt Sg.GroupId]\n");
+    assert_clean_failure(
+        &r,
+        "stacks/app.yaml:5:25: resources depend on each other in a cycle (2 long), which CloudFormation rejects: Sg (5:25) -> Lt (10:28) -> Sg [dependency-cycle]",
+    );
+    let mut t = String::from("Resources:\n");
+    for i in 0..5000 {
+        t.push_str(&format!(
+            "  Q{i}:\n    Type: AWS::SQS::Queue\n    DependsOn: Q{}\n",
+            (i + 1) % 5000
+        ));
+    }
+    let r = validate_template(t.as_bytes());
+    assert_clean_failure(&r, "(5000 long)");
+    assert_clean_failure(&r, "Q4999 (15001:16) -> Q0");
+}

@@ -292,6 +292,86 @@ fn list_items_added_and_removed_in_corpus_templates_touch_only_their_own_lines()
     assert!(tried > 100, "{tried}");
 }
 
+/// Every one-line scalar in `node` whose line goes on with a comment after
+/// it: (path, the text after the value on its line).
+fn commented_scalars(
+    node: &Node,
+    text: &str,
+    path: &mut Vec<Segment>,
+    out: &mut Vec<(Vec<Segment>, String)>,
+) {
+    match &node.kind {
+        NodeKind::Map(m) => {
+            for (k, e) in m {
+                path.push(Segment::Key(k.clone()));
+                commented_scalars(&e.value, text, path, out);
+                path.pop();
+            }
+        }
+        NodeKind::Seq(items) => {
+            for (i, n) in items.iter().enumerate() {
+                path.push(Segment::Index(i));
+                commented_scalars(n, text, path, out);
+                path.pop();
+            }
+        }
+        NodeKind::Scalar(_) => {
+            let value = text[node.span.start as usize..].trim_start();
+            let end = text[node.span.start as usize..]
+                .find('\n')
+                .map_or(text.len(), |i| node.span.start as usize + i);
+            let rest = &text[(node.span.end as usize).min(end)..end];
+            if node.tag.is_none() && !value.starts_with(['|', '>']) && rest.contains(" #") {
+                out.push((path.clone(), rest.to_string()));
+            }
+        }
+    }
+}
+
+#[test]
+fn a_trailing_comment_on_a_codified_line_in_a_corpus_template_is_kept_byte_for_byte() {
+    let mut tried = 0;
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/codify/trailing-comments.yaml");
+    let files = corpus_templates()
+        .into_iter()
+        .map(|rel| corpus_dir().join(rel));
+    for rel in files.chain([fixture]) {
+        let text = std::fs::read_to_string(&rel).unwrap();
+        let format = Format::sniff(&text);
+        let Ok(root) = doc::parse(&text, format) else {
+            continue;
+        };
+        let mut found = Vec::new();
+        commented_scalars(&root, &text, &mut Vec::new(), &mut found);
+        let name = rel.display();
+        for (path, rest) in found {
+            tried += 1;
+            let new = json!("driftsync codified value");
+            let after = splice(&text, format, path.clone(), Op::Replace(new), &name);
+            let (gone, added) = (only_in(&text, &after), only_in(&after, &text));
+            assert_eq!(
+                (gone.len(), added.len()),
+                (1, 1),
+                "{name}: {gone:?} {added:?}"
+            );
+            assert!(
+                added[0].ends_with(rest.as_str()) && added[0].contains("driftsync codified value"),
+                "{name}: {:?} lost {rest:?}: {:?}",
+                gone[0],
+                added[0]
+            );
+            let reread = doc::parse(&after, format).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(
+                at(&reread, &path).and_then(Node::as_str),
+                Some("driftsync codified value"),
+                "{name}"
+            );
+        }
+    }
+    assert!(tried > 30, "{tried}");
+}
+
 // ---- the branch over file:// and smart HTTP -------------------------------
 
 fn infra_repo() -> (TestRepo, String) {

@@ -3,6 +3,7 @@
 mod action;
 mod aws_errors;
 mod bad_input;
+mod cfn_lint_good;
 mod check;
 mod cli;
 mod codify;

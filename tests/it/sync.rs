@@ -530,3 +530,137 @@ fn check_trusts_a_fresh_compliant_config_verdict_and_detects_only_the_other_stac
     assert!(!out.contains("config_verdict"), "{out}");
     assert_eq!(detections() - before, 3, "{out}");
 }
+
+/// A repository with one stack, deployed from this template: (account,
+/// repository, the commit's SHA).
+fn one_stack(
+    name: &str,
+    file: &str,
+    template: &str,
+) -> (Account, crate::support::TestRepo, String) {
+    let account = emulator().new_account();
+    let repo = crate::support::TestRepo::new();
+    repo.write(
+        "driftsync.yaml",
+        &format!("version: 1\ndefaults: {{region: us-east-1}}\nstacks:\n  - name: {name}\n    template: {file}\n"),
+    );
+    repo.write(file, template);
+    let first = repo.commit(&format!("the {name} stack"));
+    crate::support::emulator::deploy_stack(&account, name, template, &[]);
+    (account, repo, first)
+}
+
+/// A launch configuration as the AWS sample ELBWithLockedDownAutoScaledInstances
+/// declares it: cfn-init reads its packages from `Metadata`.
+const LAUNCH_CONFIG: &str = include_str!("../fixtures/templates/launch-config-cfn-init.yaml");
+
+#[test]
+fn a_commit_that_changes_only_metadata_is_a_change_pending_and_deployed() {
+    let (account, repo, first) = one_stack("web-lc", "lc.yaml", LAUNCH_CONFIG);
+    let next = LAUNCH_CONFIG.replace("httpd: []", "httpd: []\n              nginx: []");
+    repo.write("lc.yaml", &next);
+    repo.commit("cfn-init installs nginx too");
+
+    let (out, err, code) = driftsync_as(
+        &account,
+        repo.path(),
+        &["diff", "--from", &first, "-o", "json"],
+    );
+    assert_eq!(code, 2, "{out}\n{err}");
+    let d = json_of(&out);
+    assert_eq!(
+        d["stacks"][0]["resources"][0]["attributes"],
+        json!([{"name": "Metadata", "attribute_path": "/AWS::CloudFormation::Init/config/packages/yum/nginx", "change": "ADD", "from": null, "to": []}]),
+        "{out}"
+    );
+
+    let (out, err, code) = driftsync_as(&account, repo.path(), &["check", "-o", "json"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    let c = json_of(&out);
+    let pending = &c["stacks"][0]["pending"][0];
+    assert_eq!(pending["attribute"], "Metadata", "{out}");
+    assert_eq!(
+        pending["attribute_path"], "/AWS::CloudFormation::Init/config/packages/yum/nginx",
+        "{out}"
+    );
+    let (human, _, _) = driftsync_as(&account, repo.path(), &["check"]);
+    assert!(
+        human.contains("Metadata/AWS::CloudFormation::Init/config/packages/yum/nginx"),
+        "{human}"
+    );
+
+    let (out, err, code) = driftsync_as(&account, repo.path(), &["sync", "--apply", "-o", "json"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    let r = json_of(&out);
+    assert_eq!(r["stacks"][0]["steps"][0]["step"], "deploy", "{out}");
+    assert_eq!(r["stacks"][0]["outcomes"][0]["result"], "applied", "{out}");
+    let deployed = emulator().boto3(
+        &account,
+        "cloudformation",
+        "get_template",
+        json!({"StackName": "web-lc"}),
+    );
+    let body = deployed["TemplateBody"].to_string();
+    assert!(body.contains("nginx"), "the deployed template: {body}");
+    let (out, _, code) = driftsync_as(&account, repo.path(), &["check"]);
+    assert_eq!(code, 0, "{out}");
+}
+
+/// A subnet and its route table association, as VPC templates declare them.
+const SUBNET_STACK: &str = include_str!("../fixtures/templates/subnet-association.yaml");
+
+#[test]
+fn a_replacement_propagates_to_what_names_the_replaced_resource_and_the_guard_counts_it() {
+    let (account, repo, first) = one_stack("net", "net.yaml", SUBNET_STACK);
+    let next = SUBNET_STACK.replace("us-east-1a", "us-east-1b").replace(
+        "Properties: {VpcId: !Ref Vpc}}",
+        "Properties: {VpcId: !Ref Vpc, Tags: [{Key: team, Value: net}]}}",
+    );
+    repo.write("net.yaml", &next);
+    repo.commit("move the subnet to another zone, tag the route table");
+
+    let (out, err, code) = driftsync_as(&account, repo.path(), &["diff", "--from", &first]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        out.contains("SubnetId changes because Subnet is replaced"),
+        "{out}"
+    );
+    assert!(out.contains("1 to change, 2 to replace"), "{out}");
+
+    let (out, err, code) = driftsync_as(&account, repo.path(), &["plan", "-o", "json"]);
+    assert_eq!(code, 1, "refused needs a person: {out}\n{err}");
+    let p = json_of(&out);
+    let decisions = p["stacks"][0]["decisions"].as_array().unwrap();
+    let blocked: Vec<&str> = decisions
+        .iter()
+        .filter(|d| d["blocked_by"] == "replacement")
+        .map(|d| d["logical_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(blocked, ["Subnet", "Association"], "{out}");
+    assert!(
+        decisions.iter().any(|d| d["blocked"]
+            .as_str()
+            .is_some_and(|b| b.contains("SubnetId changes because Subnet is replaced"))),
+        "{out}"
+    );
+    // The tag alone could go, but a deploy carries every change: refused.
+    let steps = p["stacks"][0]["steps"].as_array().unwrap();
+    assert!(steps.iter().all(|s| s["step"] != "deploy"), "{out}");
+    assert!(
+        steps.iter().any(|s| s["step"] == "refused"
+            && s["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("would carry a refused change"))),
+        "{out}"
+    );
+
+    let (out, err, code) = driftsync_as(&account, repo.path(), &["sync", "--apply", "-o", "json"]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    // Both replacements, and the deploy that would have carried them.
+    assert_eq!(json_of(&out)["summary"]["refused"], 3, "{out}");
+    assert_eq!(
+        emulator().calls(&account, "ExecuteChangeSet"),
+        0,
+        "nothing was executed"
+    );
+}

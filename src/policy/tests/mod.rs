@@ -157,6 +157,9 @@ pub(super) fn pending(logical_id: &str, path: Option<&str>, replacement: bool) -
         committed: Some(Value::from_json(&json!(120))),
         replacement,
         location: None,
+        attribute: None,
+        attribute_path: None,
+        caused_by: None,
     }
 }
 

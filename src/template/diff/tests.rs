@@ -125,6 +125,155 @@ fn deletion_policy_changes_are_attribute_changes() {
     let b = "Resources:\n  B: {Type: AWS::S3::Bucket, DeletionPolicy: Retain}\n";
     assert_eq!(
         diff(a, b)["resources"][0]["attributes"],
-        json!([{"name": "DeletionPolicy", "from": null, "to": "Retain"}])
+        json!([{"name": "DeletionPolicy", "change": "ADD", "from": null, "to": "Retain"}])
     );
+}
+
+/// A launch configuration whose `Metadata` cfn-init reads, and a group
+/// with creation and update policies.
+const LAUNCH_CONFIG: &str = concat!(
+    include_str!("../../../tests/fixtures/templates/launch-config-cfn-init.yaml"),
+    "  Group:
+    Type: AWS::AutoScaling::AutoScalingGroup
+    CreationPolicy:
+      ResourceSignal: {Timeout: PT15M}
+    UpdatePolicy:
+      AutoScalingRollingUpdate: {MinInstancesInService: 1, MaxBatchSize: 1, PauseTime: PT15M}
+    Properties:
+      LaunchConfigurationName: !Ref LaunchConfig
+      MinSize: '1'
+      MaxSize: '2'
+      AvailabilityZones: !GetAZs ''
+Outputs:
+  Group:
+    Value: !Ref Group
+",
+);
+
+#[test]
+fn metadata_creation_and_update_policies_are_changes_with_their_paths() {
+    let b = LAUNCH_CONFIG
+        .replace("httpd: []", "httpd: []\n              nginx: []")
+        .replace("PT15M}\n    UpdatePolicy", "PT30M}\n    UpdatePolicy")
+        .replace("MaxBatchSize: 1,", "MaxBatchSize: 2,");
+    let d = diff(LAUNCH_CONFIG, &b);
+    assert_eq!(
+        d["resources"][0]["attributes"],
+        json!([{
+            "name": "Metadata",
+            "attribute_path": "/AWS::CloudFormation::Init/config/packages/yum/nginx",
+            "change": "ADD", "from": null, "to": []
+        }])
+    );
+    assert_eq!(d["resources"][0]["properties"], json!([]));
+    assert_eq!(
+        d["resources"][1]["attributes"],
+        json!([
+            {"name": "CreationPolicy", "attribute_path": "/ResourceSignal/Timeout",
+             "change": "MODIFY", "from": "PT15M", "to": "PT30M"},
+            {"name": "UpdatePolicy", "attribute_path": "/AutoScalingRollingUpdate/MaxBatchSize",
+             "change": "MODIFY", "from": 1, "to": 2}
+        ])
+    );
+}
+
+#[test]
+fn a_whole_attribute_added_or_removed_and_outputs_and_transform_are_changes() {
+    let b = LAUNCH_CONFIG
+        .replace(
+            "    Metadata:\n      Comment: Install a simple application\n",
+            "    Metadata:\n",
+        )
+        .replace(
+            "Outputs:\n  Group:\n    Value: !Ref Group\n",
+            "Outputs:\n  Name:\n    Value: !Ref LaunchConfig\n",
+        );
+    let b = format!("Transform: AWS::LanguageExtensions\n{b}");
+    let d = diff(LAUNCH_CONFIG, &b);
+    assert_eq!(
+        d["resources"][0]["attributes"],
+        json!([{"name": "Metadata", "attribute_path": "/Comment", "change": "REMOVE",
+                "from": "Install a simple application", "to": null}])
+    );
+    assert_eq!(
+        d["transform"],
+        json!({"name": "Transform", "change": "ADD", "from": null, "to": ["AWS::LanguageExtensions"]})
+    );
+    assert_eq!(d["outputs"].as_array().map(Vec::len), Some(2));
+    let none = LAUNCH_CONFIG.replace("    UpdatePolicy:\n      AutoScalingRollingUpdate: {MinInstancesInService: 1, MaxBatchSize: 1, PauseTime: PT15M}\n", "");
+    assert_eq!(
+        diff(LAUNCH_CONFIG, &none)["resources"][0]["attributes"][0]["change"],
+        json!("REMOVE")
+    );
+}
+
+/// A VPC template's subnet and route table association, and more that
+/// names the subnet.
+const SUBNET: &str = concat!(
+    include_str!("../../../tests/fixtures/templates/subnet-association.yaml"),
+    "  Nacl:
+    Type: AWS::EC2::SubnetNetworkAclAssociation
+    Properties:
+      SubnetId: !GetAtt Subnet.SubnetId
+      NetworkAclId: acl-123
+  Endpoint:
+    Type: AWS::EC2::VPCEndpoint
+    Properties:
+      VpcId: !Ref Vpc
+      ServiceName: com.amazonaws.us-east-1.s3
+      SubnetIds: [!Ref Subnet]
+",
+);
+
+#[test]
+fn a_replaced_resource_changes_and_replaces_what_names_it() {
+    let b = SUBNET.replace("us-east-1a", "us-east-1b");
+    let d = diff(SUBNET, &b);
+    let by_id = |id: &str| {
+        d["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["logical_id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} missing: {d:#}"))
+    };
+    assert_eq!(by_id("Subnet")["replacement"], true);
+    let assoc = by_id("Association");
+    assert_eq!(assoc["replacement"], true, "{assoc:#}");
+    assert_eq!(
+        assoc["properties"][0]["caused_by"],
+        json!({"logical_id": "Subnet", "reason": "SubnetId changes because Subnet is replaced"})
+    );
+    assert_eq!(by_id("Nacl")["properties"][0]["property_path"], "/SubnetId");
+    // SubnetIds can be updated in place: the endpoint changes, not replaced.
+    let endpoint = by_id("Endpoint");
+    assert_eq!(endpoint["replacement"], false, "{endpoint:#}");
+    assert_eq!(endpoint["properties"][0]["property_path"], "/SubnetIds");
+    // Nothing names the route table's dependents' replacement chain back.
+    assert!(
+        d["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["logical_id"] != "RouteTable")
+    );
+}
+
+#[test]
+fn propagation_follows_a_chain_of_replacements() {
+    // Replacing the VPC replaces the subnet (VpcId is create-only), which
+    // replaces the association.
+    let b = SUBNET.replace("CidrBlock: 10.0.0.0/16", "CidrBlock: 10.1.0.0/16");
+    let d = diff(SUBNET, &b);
+    let replaced: Vec<&str> = d["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["replacement"] == true)
+        .map(|r| r["logical_id"].as_str().unwrap())
+        .collect();
+    for id in ["Vpc", "Subnet", "RouteTable", "Association"] {
+        assert!(replaced.contains(&id), "{id} in {replaced:?}");
+    }
 }

@@ -127,6 +127,9 @@ impl<'a> Resolver<'a> {
             depends_on: r.depends_on.iter().map(|n| n.text.clone()).collect(),
             deletion_policy: policy(self, &r.deletion_policy)?,
             update_replace_policy: policy(self, &r.update_replace_policy)?,
+            metadata: policy(self, &r.metadata)?,
+            creation_policy: policy(self, &r.creation_policy)?,
+            update_policy: policy(self, &r.update_policy)?,
         }))
     }
 

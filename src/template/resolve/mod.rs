@@ -90,6 +90,8 @@ pub struct DesiredStack {
     pub conditions: IndexMap<String, Option<bool>>,
     pub resources: IndexMap<String, DesiredResource>,
     pub outputs: IndexMap<String, Value>,
+    /// The macros the template names in `Transform`, in order.
+    pub transforms: Vec<String>,
 }
 
 /// One resource as it should be.
@@ -104,6 +106,11 @@ pub struct DesiredResource {
     pub depends_on: Vec<String>,
     pub deletion_policy: Option<Value>,
     pub update_replace_policy: Option<Value>,
+    /// `Metadata`, `CreationPolicy`, `UpdatePolicy`: deployed with the
+    /// resource, so a change to them is a change to the stack.
+    pub metadata: Option<Value>,
+    pub creation_policy: Option<Value>,
+    pub update_policy: Option<Value>,
 }
 
 /// Why a template could not be resolved. Located where the text has a place.
@@ -186,6 +193,7 @@ pub fn resolve(template: &Template, inputs: &Inputs) -> Result<DesiredStack, Res
         conditions,
         resources,
         outputs,
+        transforms: template.transforms.clone(),
     })
 }
 
