@@ -351,6 +351,7 @@ async fn cloudformation_drift(
                     expected,
                     actual,
                     mode: Mode::CloudFormation,
+                    attached: &[],
                 },
                 ctx,
             ),

@@ -109,6 +109,12 @@ impl TypeFacts {
             .any(|p| path.is_within(p) || path.contains(p))
     }
 
+    /// Whether the property at `path` is set only when the resource is
+    /// created: a create-only property at or above it.
+    pub fn is_create_only(&self, path: &PropertyPath) -> bool {
+        self.create_only.iter().any(|p| path.is_within(p))
+    }
+
     pub fn is_read_only(&self, path: &PropertyPath) -> bool {
         self.read_only.iter().any(|p| path.is_within(p))
     }
