@@ -40,6 +40,9 @@ pub struct TypeFacts {
     /// GetAtt names; an entry ending in `*` is a prefix pattern.
     pub attributes: Vec<String>,
     pub defaults: IndexMap<String, serde_json::Value>,
+    /// Defaults the schema states only in a description ("The default
+    /// value is ``x86_64``."), typed by the property's schema.
+    pub documented_defaults: IndexMap<String, serde_json::Value>,
     pub permissions: IndexMap<String, Vec<String>>,
     pub tagging: Option<Tagging>,
 }

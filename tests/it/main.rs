@@ -6,6 +6,7 @@ mod check;
 mod cli;
 mod codify;
 mod corpus;
+mod deep;
 mod github;
 mod github_prism;
 mod iam_policy;

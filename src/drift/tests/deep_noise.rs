@@ -140,3 +140,30 @@ fn a_policy_resource_attaches_to_the_role_it_names_by_physical_id() {
         Value::from_json(&json!({"PolicyName": "read", "PolicyDocument": {"Statement": []}}))
     );
 }
+
+#[test]
+fn defaults_the_schema_states_in_prose_are_not_drift_but_other_values_are() {
+    // "The default value is 128 MB.", "The default is 3 seconds", "The
+    // default value is ``x86_64``."
+    let got = deep("AWS::Lambda::Function").json(
+        json!({"Handler": "index.handler"}),
+        json!({"Handler": "index.handler", "MemorySize": 128, "Timeout": 30, "Architectures": ["x86_64"]}),
+    );
+    assert_eq!(
+        got,
+        json!([
+            {"property_path": "/Architectures", "kind": "ADD", "expected": null, "actual": ["x86_64"], "ignored_by": normalizer("default-value")},
+            {"property_path": "/MemorySize", "kind": "ADD", "expected": null, "actual": 128, "ignored_by": normalizer("default-value")},
+            {"property_path": "/Timeout", "kind": "ADD", "expected": null, "actual": 30, "ignored_by": null},
+        ])
+    );
+}
+
+#[test]
+fn a_settings_object_with_every_switch_off_is_a_default() {
+    let got = deep("AWS::DynamoDB::Table").json(
+        json!({}),
+        json!({"PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": false}}),
+    );
+    assert_eq!(got[0]["ignored_by"], normalizer("default-value"), "{got}");
+}
