@@ -2,7 +2,7 @@
 //! type the test bed can deploy; a real out-of-band change on each is still
 //! reported; after `sync`, no deep drift persists.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::check::driftsync_as;
 use crate::support::TestRepo;
@@ -162,4 +162,129 @@ fn deep_check_of_an_untouched_stack_of_every_type_reports_no_drift() {
         .as_u64()
         .unwrap_or_default();
     assert!(reads as usize > TYPES.len(), "{out}");
+}
+
+/// Each resource's physical id, by logical id.
+fn physical_ids(account: &Account) -> std::collections::HashMap<String, String> {
+    let v = emulator().boto3(
+        account,
+        "cloudformation",
+        "list_stack_resources",
+        json!({"StackName": "all"}),
+    );
+    v["StackResourceSummaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["LogicalResourceId"].as_str().unwrap().to_string(),
+                r["PhysicalResourceId"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_real_out_of_band_change_on_each_type_is_still_reported() {
+    let (account, repo) = deployed();
+    let id = physical_ids(&account);
+    let ssh = json!([{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]);
+    let open_read = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{}/*", id["Bucket"])}]});
+    let changes = [
+        (
+            "HttpsIn",
+            "ec2",
+            "revoke_security_group_ingress",
+            json!({"GroupId": id["WebSG"], "IpPermissions": [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}]}),
+        ),
+        (
+            "DnsOut",
+            "ec2",
+            "revoke_security_group_egress",
+            json!({"GroupId": id["WebSG"], "IpPermissions": [{"IpProtocol": "udp", "FromPort": 53, "ToPort": 53, "IpRanges": [{"CidrIp": "10.0.0.2/32"}]}]}),
+        ),
+        (
+            "WebSG",
+            "ec2",
+            "authorize_security_group_ingress",
+            json!({"GroupId": id["WebSG"], "IpPermissions": ssh}),
+        ),
+        (
+            "Queue",
+            "sqs",
+            "set_queue_attributes",
+            json!({"QueueUrl": id["Queue"], "Attributes": {"VisibilityTimeout": "120"}}),
+        ),
+        (
+            "Topic",
+            "sns",
+            "set_topic_attributes",
+            json!({"TopicArn": id["Topic"], "AttributeName": "DisplayName", "AttributeValue": "paged"}),
+        ),
+        (
+            "Param",
+            "ssm",
+            "put_parameter",
+            json!({"Name": id["Param"], "Value": "off", "Overwrite": true}),
+        ),
+        (
+            "Logs",
+            "logs",
+            "put_retention_policy",
+            json!({"logGroupName": id["Logs"], "retentionInDays": 30}),
+        ),
+        (
+            "Bucket",
+            "s3",
+            "put_bucket_versioning",
+            json!({"Bucket": id["Bucket"], "VersioningConfiguration": {"Status": "Enabled"}}),
+        ),
+        (
+            "BucketPolicy",
+            "s3",
+            "put_bucket_policy",
+            json!({"Bucket": id["Bucket"], "Policy": open_read.to_string()}),
+        ),
+        (
+            "Table",
+            "dynamodb",
+            "update_table",
+            json!({"TableName": id["Table"], "BillingMode": "PROVISIONED", "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}}),
+        ),
+        (
+            "Role",
+            "iam",
+            "update_role",
+            json!({"RoleName": id["Role"], "MaxSessionDuration": 7200}),
+        ),
+        (
+            "Fn",
+            "lambda",
+            "update_function_configuration",
+            json!({"FunctionName": id["Fn"], "Timeout": 30}),
+        ),
+    ];
+    for (_, service, operation, params) in &changes {
+        emulator().boto3(&account, service, operation, params.clone());
+    }
+    let (v, out, code) = deep(&account, &repo);
+    assert_eq!(code, 2, "{out}");
+    let mut found = drift(&v);
+    found.extend(
+        v["stacks"][0]["drift"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["status"] == "DELETED")
+            .map(|r| format!("{} DELETED", r["logical_id"].as_str().unwrap())),
+    );
+    for (logical_id, ..) in &changes {
+        assert!(
+            found
+                .iter()
+                .any(|d| d.split(' ').next() == Some(*logical_id)),
+            "{logical_id} not reported: {found:?}"
+        );
+    }
 }
