@@ -130,7 +130,14 @@ pub fn render(report: &SyncReport, revision_line: &str) -> String {
             ))
         );
     } else if m.planned == 0 && m.blocked == 0 {
-        let _ = writeln!(out, "{}", green("Nothing to do."));
+        // Words and exit code agree: decisions that only report exit 2.
+        let reported: usize = report.stacks.iter().map(|s| s.plan.decisions.len()).sum();
+        let line = if reported == 0 {
+            green("Nothing to do.")
+        } else {
+            bold(&format!("No steps to take; {reported} reported."))
+        };
+        let _ = writeln!(out, "{line}");
     } else {
         let _ = writeln!(
             out,

@@ -288,3 +288,38 @@ fn a_real_out_of_band_change_on_each_type_is_still_reported() {
         );
     }
 }
+
+#[test]
+fn after_a_sync_no_deep_drift_persists_and_plan_words_agree_with_its_exit_code() {
+    let (account, repo) = deployed();
+    let changed = ALL_TYPES.replace(
+        "  Queue:\n    Type: AWS::SQS::Queue\n",
+        "  Queue:\n    Type: AWS::SQS::Queue\n    Properties: {VisibilityTimeout: 120}\n",
+    );
+    assert_ne!(changed, ALL_TYPES);
+    repo.write("stacks/all.yaml", &changed);
+    repo.commit("a longer visibility timeout");
+    let (out, err, code) = driftsync_as(&account, repo.path(), &["sync", "--deep", "--apply"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(out.contains("1 applied, 0 failed"), "{out}\n{err}");
+
+    let (v, out, code) = deep(&account, &repo);
+    assert_eq!(drift(&v), Vec::<String>::new(), "{out}");
+    assert_eq!(code, 0, "{out}");
+    let (out, err, code) = driftsync_as(&account, repo.path(), &["plan", "--deep"]);
+    assert!(out.contains("Nothing to do."), "{out}\n{err}");
+    assert_eq!(code, 0, "{out}\n{err}");
+
+    // Drift the policy only reports: not "Nothing to do.", and exit 2.
+    let id = physical_ids(&account);
+    emulator().boto3(
+        &account,
+        "sqs",
+        "set_queue_attributes",
+        json!({"QueueUrl": id["Queue"], "Attributes": {"DelaySeconds": "5"}}),
+    );
+    let (out, err, code) = driftsync_as(&account, repo.path(), &["plan", "--deep"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(!out.contains("Nothing to do."), "{out}");
+    assert!(out.contains("1 reported"), "{out}");
+}
