@@ -34,7 +34,11 @@ pub use detect::{
 };
 pub use stats::Calls;
 
-pub use trail::{Change, recent_changes};
+pub use trail::{Change, TrailEvent, lookup_events};
+
+/// driftsync's SDK app id (user agent `app/driftsync`), and the session
+/// name of the roles it assumes: how its own calls show in CloudTrail.
+pub const APP_ID: &str = "driftsync";
 
 /// Why live state could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -101,10 +105,14 @@ impl Aws {
     /// throttling and recovers, and a retry quota so one throttle never
     /// becomes a storm of retries.
     pub async fn from_env() -> Aws {
-        let base = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::adaptive().with_max_attempts(4))
-            .load()
-            .await;
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::adaptive().with_max_attempts(4));
+        // The app id marks driftsync's own calls in CloudTrail (user agent
+        // `app/driftsync`), so attribution can leave them out.
+        if let Ok(app) = aws_config::AppName::new(APP_ID) {
+            loader = loader.app_name(app);
+        }
+        let base = loader.load().await;
         Aws {
             base,
             clients: Mutex::new(HashMap::new()),
@@ -129,7 +137,7 @@ impl Aws {
         builder.set_region(Some(Region::new(region.to_string())));
         if let Some(arn) = role_arn {
             let provider = aws_config::sts::AssumeRoleProvider::builder(arn)
-                .session_name("driftsync")
+                .session_name(APP_ID)
                 .region(Region::new(region.to_string()))
                 .configure(&self.base)
                 .build()

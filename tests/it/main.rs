@@ -1,6 +1,7 @@
 //! driftsync's integration tests: one binary, one module per area.
 
 mod action;
+mod attribution;
 mod bad_input;
 mod check;
 mod cli;
