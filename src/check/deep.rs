@@ -40,6 +40,17 @@ pub(super) async fn deep_drift(
         .collect();
     let resolved =
         resolve(&deployed.template, &inputs).unwrap_or_else(|_| deployed.desired.clone());
+    let stack: Vec<drift::StackResource<'_>> = resolved
+        .resources
+        .values()
+        .map(|r| drift::StackResource {
+            logical_id: &r.logical_id,
+            type_name: &r.type_name,
+            properties: &r.properties,
+            physical_id: ids.get(&r.logical_id).map(|(p, _)| p.as_str()),
+        })
+        .collect();
+    let attached = drift::attachments(&stack);
     let mut out = Vec::new();
     for (logical_id, r) in &resolved.resources {
         if only.is_some_and(|o| o != logical_id) {
@@ -70,6 +81,7 @@ pub(super) async fn deep_drift(
                     expected: &r.properties,
                     actual: &actual,
                     mode: Mode::Deep,
+                    attached: attached.get(logical_id).map_or(&[], Vec::as_slice),
                 };
                 let differences = drift::compare(&input, ctx);
                 let status = if drift::is_drifted(&differences) {

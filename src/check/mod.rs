@@ -7,6 +7,7 @@
 //! a scheduler calls; [`run`] checks every stack with bounded concurrency. It
 //! must not print (the CLI does) or change anything in AWS.
 
+mod attribution;
 mod deep;
 mod model;
 mod pending;
@@ -21,6 +22,7 @@ use crate::config::Ignore;
 use crate::drift::{self, Mode};
 use crate::live::{self, Aws, Calls, DetectOptions, LiveStack, StackStatusClass};
 use crate::load::{Snapshot, StackState};
+use crate::template::PropertyPath;
 use crate::template::schema::SchemaFacts;
 
 pub use model::{
@@ -313,25 +315,45 @@ pub async fn check_stack(
 
     // Attribution: who made each drifted change, from CloudTrail.
     if opts.attribution {
+        let since = SystemTime::now() - opts.attribution_window;
         for r in check.drift.iter_mut().filter(|r| r.is_drifted()) {
             let Some(physical) = r.physical_id.clone() else {
                 continue;
             };
-            match live::recent_changes(
+            let events = match live::lookup_events(
                 &clients,
                 &state.spec.name,
                 &physical,
-                opts.attribution_window,
-                3,
+                since,
                 calls,
             )
             .await
             {
-                Ok(changes) => r.changed_by = changes,
+                Ok(events) => events,
                 Err(e) => {
-                    tracing::warn!(stack = %state.spec.name, resource = %r.logical_id, error = %e, "no CloudTrail attribution")
+                    tracing::warn!(stack = %state.spec.name, resource = %r.logical_id, error = %e, "no CloudTrail attribution");
+                    continue;
                 }
-            }
+            };
+            let paths: Vec<PropertyPath> = r
+                .differences
+                .iter()
+                .filter(|d| !d.is_ignored())
+                .map(|d| d.property_path.clone())
+                .collect();
+            let tag_property = schema
+                .get(&r.type_name)
+                .and_then(|f| f.tagging.as_ref())
+                .and_then(|t| t.tag_property.clone())
+                .unwrap_or_else(|| "/Tags".into());
+            let is_tag = |p: &PropertyPath| p.is_within(&tag_property);
+            let drifted = attribution::Drifted {
+                type_name: &r.type_name,
+                paths: &paths,
+                is_tag: &is_tag,
+                since: live.last_updated,
+            };
+            r.changed_by = attribution::changed_by(&events, &drifted, 3);
         }
     }
     check.locate(state);
@@ -385,6 +407,7 @@ async fn cloudformation_drift(
                     expected,
                     actual,
                     mode: Mode::CloudFormation,
+                    attached: &[],
                 },
                 ctx,
             ),

@@ -129,6 +129,9 @@ impl<'a> Walker<'a> {
         }
         match (e, a) {
             (None, None) => {}
+            // Only write-only values (a Lambda function's `Code.ZipFile`),
+            // which AWS never returns.
+            (Some(e), None) if self.only_write_only(site.path, e) => {}
             (Some(e), None) => {
                 let why = normalize::absent(self, site, e, Side::Expected);
                 out.push(difference(
@@ -156,6 +159,17 @@ impl<'a> Walker<'a> {
     fn never_compared(&self, path: &PropertyPath) -> bool {
         self.facts
             .is_some_and(|f| f.is_read_only(path) || f.is_write_only(path))
+    }
+
+    /// Whether `e` is a non-empty map whose every leaf is write-only.
+    fn only_write_only(&self, path: &PropertyPath, e: &Value) -> bool {
+        let Some(m) = e.as_map().filter(|m| !m.is_empty()) else {
+            return false;
+        };
+        m.iter().all(|(k, v)| {
+            let p = path.key(k);
+            self.never_compared(&p) || self.only_write_only(&p, v)
+        })
     }
 
     /// Whether `path` is the resource's tag property (the schema's

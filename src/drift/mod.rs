@@ -22,6 +22,7 @@
 //! decide what to do about drift (that is `policy`), nor fetch live state
 //! (that is `live`); callers hand it both property documents.
 
+pub mod attached;
 mod cloudformation;
 mod compare;
 pub mod normalize;
@@ -38,6 +39,7 @@ use crate::template::PropertyPath;
 use crate::template::Value;
 use crate::template::schema::SchemaFacts;
 
+pub use attached::{Attached, StackResource, attachments};
 pub use cloudformation::from_cloudformation;
 
 /// Where the two property documents come from, which decides what is compared.
@@ -64,6 +66,9 @@ pub struct ResourceInput<'a> {
     pub expected: &'a IndexMap<String, Value>,
     pub actual: &'a IndexMap<String, Value>,
     pub mode: Mode,
+    /// List items other resources of the stack attach to this one
+    /// ([`attachments`]); empty outside [`Mode::Deep`].
+    pub attached: &'a [Attached],
 }
 
 /// What the comparison needs besides the two documents.
@@ -164,7 +169,16 @@ impl Serialize for Suppression {
 /// left, matched on the stack, type, logical id and the path as text.
 pub fn compare(input: &ResourceInput<'_>, ctx: &Context<'_>) -> Vec<Difference> {
     let walker = compare::Walker::new(ctx, input.type_name, input.mode);
-    let mut out = walker.resource(input.expected, input.actual);
+    let detached;
+    let (actual, mut out) = if input.attached.is_empty() {
+        (input.actual, Vec::new())
+    } else {
+        let mut live = input.actual.clone();
+        let found = attached::detach(&walker, input.attached, &mut live);
+        detached = live;
+        (&detached, found)
+    };
+    out.extend(walker.resource(input.expected, actual));
     apply_rules(
         &mut out,
         ctx,

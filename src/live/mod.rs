@@ -37,7 +37,11 @@ pub use error::{LiveError, api_error};
 pub use resilience::{ATTEMPT_TIMEOUT, MAX_ATTEMPTS, OPERATION_TIMEOUT};
 pub use stats::Calls;
 
-pub use trail::{Change, recent_changes};
+pub use trail::{Change, TrailEvent, lookup_events};
+
+/// driftsync's SDK app id (user agent `app/driftsync`), and the session
+/// name of the roles it assumes: how its own calls show in CloudTrail.
+pub const APP_ID: &str = "driftsync";
 
 /// Clients for one account and region.
 #[derive(Clone)]
@@ -73,6 +77,11 @@ impl Aws {
         if let Some(retry) = resilience::retry_config(|k| std::env::var(k).ok()) {
             loader = loader.retry_config(retry);
         }
+        // The app id marks driftsync's own calls in CloudTrail (user agent
+        // `app/driftsync`), so attribution can leave them out.
+        if let Ok(app) = aws_config::AppName::new(APP_ID) {
+            loader = loader.app_name(app);
+        }
         let base = loader.load().await;
         Aws {
             base,
@@ -98,7 +107,7 @@ impl Aws {
         builder.set_region(Some(Region::new(region.to_string())));
         if let Some(arn) = role_arn {
             let provider = aws_config::sts::AssumeRoleProvider::builder(arn)
-                .session_name("driftsync")
+                .session_name(APP_ID)
                 .region(Region::new(region.to_string()))
                 .configure(&self.base)
                 .build()

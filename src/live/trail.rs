@@ -1,34 +1,54 @@
-//! Who changed a resource: CloudTrail LookupEvents by resource name, newest
-//! first, without read-only calls or CloudFormation's own.
+//! CloudTrail LookupEvents by resource name, newest first: the events as
+//! CloudTrail records them. Which of them made a drift is judged by
+//! `check::attribution`, not here.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
 use serde::Serialize;
 
 use super::{Calls, Clients, LiveError, api_error};
 
-/// One change to a resource.
+/// One change to a resource, as reports show it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
     pub principal: String,
     pub event: String,
     /// RFC 3339.
     pub time: String,
+    /// The drifted properties this call can have changed; empty when the
+    /// whole resource is in question (a deleted resource).
+    pub property_paths: Vec<String>,
 }
 
-/// The latest mutating events on a resource within `window`, at most `limit`.
+/// One CloudTrail event on a resource.
+#[derive(Debug, Clone, Default)]
+pub struct TrailEvent {
+    pub principal: String,
+    /// `SetQueueAttributes`.
+    pub event: String,
+    /// `sqs.amazonaws.com`.
+    pub source: String,
+    /// RFC 3339.
+    pub time: String,
+    pub at: Option<SystemTime>,
+    /// The whole CloudTrail record (`readOnly`, `errorCode`, `userAgent`,
+    /// `userIdentity`, `requestParameters`, ...).
+    pub detail: serde_json::Value,
+}
+
+/// The events CloudTrail holds on a resource since `since`, newest first
+/// (one page of 50).
 ///
 /// # Errors
 /// A [`LiveError::Api`].
-pub async fn recent_changes(
+pub async fn lookup_events(
     clients: &Clients,
     stack: &str,
     resource_name: &str,
-    window: Duration,
-    limit: usize,
+    since: SystemTime,
     calls: &Calls,
-) -> Result<Vec<Change>, LiveError> {
+) -> Result<Vec<TrailEvent>, LiveError> {
     let attr = LookupAttribute::builder()
         .attribute_key(LookupAttributeKey::ResourceName)
         .attribute_value(resource_name)
@@ -39,51 +59,34 @@ pub async fn recent_changes(
         .cloudtrail
         .lookup_events()
         .lookup_attributes(attr)
-        .start_time(aws_smithy_types::DateTime::from(SystemTime::now() - window))
+        .start_time(aws_smithy_types::DateTime::from(since))
         .max_results(50)
         .send()
         .await
         .map_err(|e| api_error(clients, "LookupEvents", stack, e))?;
-    let mut changes = Vec::new();
-    for e in out.events() {
-        let detail: serde_json::Value = e
-            .cloud_trail_event()
-            .and_then(|t| serde_json::from_str(t).ok())
-            .unwrap_or_default();
-        if detail["readOnly"] == serde_json::Value::Bool(true) || by_cloudformation(&detail) {
-            continue;
-        }
-        let principal = e
-            .username()
-            .map(String::from)
-            .or_else(|| detail["userIdentity"]["arn"].as_str().map(String::from))
-            .unwrap_or_else(|| "unknown".into());
-        let time = e
-            .event_time()
-            .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
-            .unwrap_or_default();
-        changes.push(Change {
-            principal,
-            event: e.event_name().unwrap_or_default().to_string(),
-            time,
-        });
-        if changes.len() == limit {
-            break;
-        }
-    }
-    Ok(changes)
-}
-
-/// CloudFormation's own calls (deploys, reverts) are not out-of-band changes.
-fn by_cloudformation(detail: &serde_json::Value) -> bool {
-    let says = |k: &str| {
-        detail[k]
-            .as_str()
-            .is_some_and(|v| v.contains("cloudformation.amazonaws.com"))
-    };
-    says("sourceIPAddress")
-        || says("userAgent")
-        || detail["userIdentity"]["invokedBy"]
-            .as_str()
-            .is_some_and(|v| v.contains("cloudformation"))
+    Ok(out
+        .events()
+        .iter()
+        .map(|e| {
+            let detail: serde_json::Value = e
+                .cloud_trail_event()
+                .and_then(|t| serde_json::from_str(t).ok())
+                .unwrap_or_default();
+            TrailEvent {
+                principal: e
+                    .username()
+                    .map(String::from)
+                    .or_else(|| detail["userIdentity"]["arn"].as_str().map(String::from))
+                    .unwrap_or_else(|| "unknown".into()),
+                event: e.event_name().unwrap_or_default().to_string(),
+                source: e.event_source().unwrap_or_default().to_string(),
+                time: e
+                    .event_time()
+                    .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+                    .unwrap_or_default(),
+                at: e.event_time().and_then(|t| SystemTime::try_from(*t).ok()),
+                detail,
+            }
+        })
+        .collect())
 }

@@ -595,6 +595,7 @@ async fn verify(
         expected,
         actual,
         mode: Mode::CloudFormation,
+        attached: &[],
     };
     let left = drift::compare(&input, &ctx);
     Some(!left.iter().any(|x| {

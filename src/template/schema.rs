@@ -40,6 +40,9 @@ pub struct TypeFacts {
     /// GetAtt names; an entry ending in `*` is a prefix pattern.
     pub attributes: Vec<String>,
     pub defaults: IndexMap<String, serde_json::Value>,
+    /// Defaults the schema states only in a description ("The default
+    /// value is ``x86_64``."), typed by the property's schema.
+    pub documented_defaults: IndexMap<String, serde_json::Value>,
     pub permissions: IndexMap<String, Vec<String>>,
     pub tagging: Option<Tagging>,
 }
@@ -107,6 +110,12 @@ impl TypeFacts {
         self.create_only
             .iter()
             .any(|p| path.is_within(p) || path.contains(p))
+    }
+
+    /// Whether the property at `path` is set only when the resource is
+    /// created: a create-only property at or above it.
+    pub fn is_create_only(&self, path: &PropertyPath) -> bool {
+        self.create_only.iter().any(|p| path.is_within(p))
     }
 
     pub fn is_read_only(&self, path: &PropertyPath) -> bool {

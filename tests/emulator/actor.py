@@ -11,6 +11,7 @@ import json
 import sys
 
 import boto3
+import botocore.config
 import botocore.exceptions
 
 
@@ -24,6 +25,8 @@ def main() -> int:
         aws_access_key_id=creds.get("access_key_id", "testing"),
         aws_secret_access_key=creds.get("secret_access_key", "testing"),
         aws_session_token=creds.get("session_token"),
+        # "app_id" makes the call look like another tool's (user agent "app/<id>").
+        config=botocore.config.Config(user_agent_appid=req.get("app_id")),
     )
     try:
         resp = getattr(client, req["operation"])(**req.get("params", {}))

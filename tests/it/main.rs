@@ -1,6 +1,7 @@
 //! driftsync's integration tests: one binary, one module per area.
 
 mod action;
+mod attribution;
 mod aws_errors;
 mod bad_input;
 mod cfn_lint_good;
@@ -8,6 +9,7 @@ mod check;
 mod cli;
 mod codify;
 mod corpus;
+mod deep;
 mod github;
 mod github_prism;
 mod iam_policy;

@@ -1,7 +1,8 @@
 //! `default-value`: a property set on one side only, whose other side is
 //! what AWS uses when it is not set.
 //!
-//! Defaults come from the resource schema (`TypeFacts::defaults`) and from
+//! Defaults come from the resource schema (`TypeFacts::defaults`, and
+//! `documented_defaults` read from its descriptions) and from
 //! [`KNOWN`], a short table of well-known AWS defaults the schemas lack, one
 //! documented source per entry. An empty value (`""`, `[]`, `{}`, `null`,
 //! `false`) is the implicit default of any property. Values compare through the same
@@ -23,6 +24,19 @@ struct Known {
 }
 
 const KNOWN: &[Known] = &[
+    // IAM CreateRole API reference: MaxSessionDuration, "If you do not specify a value for this
+    // setting, the default value of one hour is applied" (words, not a number, in the schema).
+    Known {
+        type_name: "AWS::IAM::Role",
+        path: "/MaxSessionDuration",
+        values: &["3600"],
+    },
+    // Lambda API reference, TracingConfig: Mode defaults to PassThrough.
+    Known {
+        type_name: "AWS::Lambda::Function",
+        path: "/TracingConfig",
+        values: &[r#"{"Mode": "PassThrough"}"#],
+    },
     // SSM PutParameter API reference: DataType defaults to `text`; Tier defaults to `Standard`
     // (unless the account's default tier setting says otherwise).
     Known {
@@ -137,7 +151,7 @@ pub(super) fn is_default(w: &Walker<'_>, site: Site<'_>, value: &Value, side: Si
     let schema = w
         .facts
         .into_iter()
-        .flat_map(|f| f.defaults.iter())
+        .flat_map(|f| f.defaults.iter().chain(&f.documented_defaults))
         .filter(|(p, _)| path.matches(p))
         .map(|(_, d)| Value::from_json(d));
     let known = KNOWN
@@ -158,13 +172,15 @@ pub(super) fn is_default(w: &Walker<'_>, site: Site<'_>, value: &Value, side: Si
 }
 
 /// Empty values, and `false`: AWS leaves unset switches off (`FifoQueue`,
-/// `FifoTopic`, `ContentBasedDeduplication`, ...), and reads them back as false.
+/// `FifoTopic`, `ContentBasedDeduplication`, ...), and reads them back as
+/// false; so is a settings object whose every switch is off (a table's
+/// `PointInTimeRecoverySpecification: {PointInTimeRecoveryEnabled: false}`).
 fn is_empty(v: &Value) -> bool {
     match v {
         Value::Null | Value::Bool(false) => true,
         Value::String(s) => s.is_empty(),
         Value::List(l) => l.is_empty(),
-        Value::Map(m) => m.is_empty(),
+        Value::Map(m) => m.values().all(is_empty),
         _ => false,
     }
 }

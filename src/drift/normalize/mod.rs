@@ -47,6 +47,14 @@ pub const DEFAULT_VALUE: &str = "default-value";
 /// cannot be compared.
 pub const UNRESOLVED: &str = "unresolved";
 
+/// A property the template leaves out whose value AWS chose when it created
+/// the resource (a generated name, the default VPC): the schema marks it
+/// create-only, so it cannot change without replacing the resource.
+pub const CREATE_ONLY: &str = "create-only";
+/// A live list item another resource of the stack attaches (a security
+/// group's `AWS::EC2::SecurityGroupIngress`, a role's `AWS::IAM::Policy`).
+pub const ATTACHED: &str = "attached";
+
 /// Every normaliser name.
 pub const NAMES: &[&str] = &[
     AWS_TAGS,
@@ -58,6 +66,8 @@ pub const NAMES: &[&str] = &[
     UNORDERED_LIST,
     DEFAULT_VALUE,
     UNRESOLVED,
+    CREATE_ONLY,
+    ATTACHED,
 ];
 
 /// Which side holds the value the other side lacks.
@@ -83,6 +93,9 @@ pub(super) fn absent(
             Side::Actual => tags::added(w, site, value),
             Side::Expected => None,
         };
+    }
+    if side == Side::Actual && w.facts.is_some_and(|f| f.is_create_only(site.path)) {
+        return Some(CREATE_ONLY);
     }
     if ip_protocol::ignores_ports(w, site) {
         return Some(IP_PROTOCOL);

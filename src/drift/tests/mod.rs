@@ -3,6 +3,7 @@
 //! them, each asserting the exact differences.
 
 mod cloudformation;
+mod deep_noise;
 mod fixtures;
 
 use indexmap::IndexMap;
@@ -65,6 +66,7 @@ impl Setup {
             expected,
             actual,
             mode: self.mode,
+            attached: &[],
         };
         compare(&input, &self.context())
     }

@@ -84,6 +84,7 @@ pub(super) fn resource(
                 principal: p.into(),
                 event: "AuthorizeSecurityGroupIngress".into(),
                 time: "2026-05-31T23:00:00Z".into(),
+                property_paths: Vec::new(),
             })
             .into_iter()
             .collect(),

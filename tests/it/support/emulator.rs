@@ -143,8 +143,21 @@ impl Emulator {
         operation: &str,
         params: Value,
     ) -> Result<Value, Value> {
+        self.try_boto3_as_app(account, None, service, operation, params)
+    }
+
+    /// [`Emulator::try_boto3`] with an SDK app id (user agent `app/<id>`),
+    /// to make a call that looks like another tool's.
+    pub fn try_boto3_as_app(
+        &self,
+        account: &Account,
+        app_id: Option<&str>,
+        service: &str,
+        operation: &str,
+        params: Value,
+    ) -> Result<Value, Value> {
         let request = json!({
-            "endpoint": self.endpoint, "region": "us-east-1", "service": service, "operation": operation, "params": params,
+            "endpoint": self.endpoint, "region": "us-east-1", "service": service, "operation": operation, "params": params, "app_id": app_id,
             "credentials": {"access_key_id": account.access_key_id, "secret_access_key": account.secret_access_key, "session_token": account.session_token},
         });
         let mut child = Command::new(root().join(".venv-emulator/bin/python"))
