@@ -254,3 +254,20 @@ fn docs_cli_md_command_reference_is_the_help_text() {
          DRIFTSYNC_BLESS=1 cargo test --test it usage::docs and review the diff"
     );
 }
+
+#[test]
+fn a_plan_whose_policy_only_reports_says_so_instead_of_nothing_to_do() {
+    let full = crate::check::example("infra/driftsync.yaml");
+    let config = format!(
+        "{}policy:\n  default: report\n",
+        &full[..full.find("\npolicy:").unwrap() + 1]
+    );
+    let s = scenario_with(Some(&config));
+    let (out, err, code) = driftsync_as(&s.account, s.repo.path(), &["plan", "--stack", "web-sg"]);
+    assert_eq!(code, 2, "a reported drift is a difference: {out}\n{err}");
+    assert!(!out.contains("Nothing to do"), "{out}");
+    assert!(
+        out.contains("No steps: 1 difference left as they are by the policy (see above)."),
+        "{out}"
+    );
+}
