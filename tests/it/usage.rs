@@ -181,6 +181,12 @@ fn plan_help_has_no_apply_and_usage_lines_show_only_what_was_typed() {
 #[test]
 fn a_missing_config_is_reported_once_and_an_uncommitted_one_says_to_commit_it() {
     let r = crate::support::TestRepo::new();
+    let (_, err, code) = driftsync_env(r.path(), &["validate"], &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("has no commits yet"),
+        "a fresh `git init`: {err}"
+    );
     r.write("README.md", "infra\n");
     r.commit("initial");
     let (_, err, code) = driftsync_env(r.path(), &["validate"], &[]);
