@@ -71,6 +71,10 @@ pub enum SourceError {
     Unreachable { url: String, message: String },
     #[error("unknown revision \"{rev}\" in {origin}")]
     UnknownRevision { rev: String, origin: String },
+    #[error(
+        "{origin} has no commits yet: driftsync reads commits, not the working tree; commit driftsync.yaml and the templates first"
+    )]
+    NoCommits { origin: String },
     #[error("{path} does not exist at {rev}")]
     MissingFile { path: String, rev: String },
     #[error("{path} at {rev} is a directory, not a file")]
@@ -226,6 +230,12 @@ impl Source {
             (None, Origin::Remote { default_branch, .. }) => format!("origin/{default_branch}"),
             (None, Origin::Local(_)) => "HEAD".into(),
         };
+        let unborn = matches!(self.repo.head(), Err(e) if e.code() == ErrorCode::UnbornBranch);
+        if rev.is_none() && unborn && matches!(self.origin, Origin::Local(_)) {
+            return Err(SourceError::NoCommits {
+                origin: self.describe(),
+            });
+        }
         let wanted = rev.unwrap_or(&default);
         let mut candidates = vec![wanted.to_string()];
         if let (Origin::Remote { .. }, Some(_)) = (&self.origin, rev) {

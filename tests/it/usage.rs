@@ -181,6 +181,12 @@ fn plan_help_has_no_apply_and_usage_lines_show_only_what_was_typed() {
 #[test]
 fn a_missing_config_is_reported_once_and_an_uncommitted_one_says_to_commit_it() {
     let r = crate::support::TestRepo::new();
+    let (_, err, code) = driftsync_env(r.path(), &["validate"], &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("has no commits yet"),
+        "a fresh `git init`: {err}"
+    );
     r.write("README.md", "infra\n");
     r.commit("initial");
     let (_, err, code) = driftsync_env(r.path(), &["validate"], &[]);
@@ -252,5 +258,22 @@ fn docs_cli_md_command_reference_is_the_help_text() {
         doc[start..end] == want,
         "docs/cli.md's command reference is not the help text; run \
          DRIFTSYNC_BLESS=1 cargo test --test it usage::docs and review the diff"
+    );
+}
+
+#[test]
+fn a_plan_whose_policy_only_reports_says_so_instead_of_nothing_to_do() {
+    let full = crate::check::example("infra/driftsync.yaml");
+    let config = format!(
+        "{}policy:\n  default: report\n",
+        &full[..full.find("\npolicy:").unwrap() + 1]
+    );
+    let s = scenario_with(Some(&config));
+    let (out, err, code) = driftsync_as(&s.account, s.repo.path(), &["plan", "--stack", "web-sg"]);
+    assert_eq!(code, 2, "a reported drift is a difference: {out}\n{err}");
+    assert!(!out.contains("Nothing to do"), "{out}");
+    assert!(
+        out.contains("No steps: 1 difference left as they are by the policy (see above)."),
+        "{out}"
     );
 }
