@@ -113,6 +113,40 @@ pub(super) fn pending(deployed: &DesiredStack, committed: &DesiredStack) -> Vec<
     if let Some(t) = diff.transform {
         out.push(attribute("Transform", "Transform", t));
     }
+    out.extend(parameter_changes(deployed, committed));
+    out
+}
+
+/// Parameter values that differ between the deployed stack and git: a
+/// commit that only changes a value must still be deployed. NoEcho values
+/// are masked by CloudFormation, so they are never compared or shown.
+fn parameter_changes(deployed: &DesiredStack, committed: &DesiredStack) -> Vec<PendingChange> {
+    let text = |p: &ParamValue| match p {
+        ParamValue::String(s) | ParamValue::Ssm(s) => s.clone(),
+        ParamValue::List(items) => items.join(","),
+    };
+    let mut out = Vec::new();
+    for (name, c) in &committed.parameters {
+        let Some(d) = deployed.parameters.get(name) else {
+            continue;
+        };
+        if c.no_echo || d.no_echo || text(&c.value) == text(&d.value) {
+            continue;
+        }
+        out.push(PendingChange {
+            logical_id: name.clone(),
+            type_name: "Parameters".to_string(),
+            change: ChangeKind::Modify,
+            property_path: None,
+            deployed: Some(crate::template::value::Value::String(text(&d.value))),
+            committed: Some(crate::template::value::Value::String(text(&c.value))),
+            replacement: false,
+            location: None,
+            attribute: Some("Parameters"),
+            attribute_path: None,
+            caused_by: None,
+        });
+    }
     out
 }
 

@@ -664,3 +664,43 @@ fn a_replacement_propagates_to_what_names_the_replaced_resource_and_the_guard_co
         "nothing was executed"
     );
 }
+
+#[test]
+fn a_commit_changing_only_a_parameter_value_is_pending_and_deployed_by_sync() {
+    let s = scenario_with(None);
+    let dir = s.repo.path();
+    s.repo.write(
+        "params/app-config.json",
+        r#"[
+  { "ParameterKey": "LogLevel", "ParameterValue": "debug" },
+  { "ParameterKey": "MaxConnections", "ParameterValue": "200" }
+]
+"#,
+    );
+    s.repo.commit("debug logging");
+    let (out, err, code) = driftsync_as(
+        &s.account,
+        dir,
+        &["check", "--stack", "app-config", "-o", "json"],
+    );
+    assert_eq!(code, 2, "{out}\n{err}");
+    let pending = json_of(&out)["stacks"][0]["pending"].clone();
+    assert!(
+        pending
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["logical_id"] == "LogLevel"
+                && p["deployed"] == "info"
+                && p["committed"] == "debug"),
+        "{out}"
+    );
+    let (out, err, code) = driftsync_as(
+        &s.account,
+        dir,
+        &["sync", "--stack", "app-config", "--apply", "-o", "json"],
+    );
+    assert_eq!(code, 2, "{out}\n{err}");
+    let (out, err, code) = driftsync_as(&s.account, dir, &["check", "--stack", "app-config"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+}
