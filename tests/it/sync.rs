@@ -530,3 +530,102 @@ fn check_trusts_a_fresh_compliant_config_verdict_and_detects_only_the_other_stac
     assert!(!out.contains("config_verdict"), "{out}");
     assert_eq!(detections() - before, 3, "{out}");
 }
+
+#[test]
+fn a_revert_that_failed_for_want_of_the_runbook_is_tried_again_once_bootstrap_installs_it() {
+    let config = example("infra/driftsync.yaml").replace("    via: cloudcontrol", "    via: ssm");
+    let s = scenario_with(Some(&config));
+    let dir = s.repo.path();
+    let sync = || {
+        driftsync_as(
+            &s.account,
+            dir,
+            &["sync", "--stack", "web-sg", "--apply", "-o", "json"],
+        )
+    };
+
+    let (out, err, code) = sync();
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert_eq!(
+        json_of(&out)["stacks"][0]["outcomes"][0]["result"],
+        "failed",
+        "{out}"
+    );
+    assert_eq!(ingress(&s.account, &s.group_id).len(), 2, "still open");
+
+    let (out, err, code) = driftsync_as(&s.account, dir, &["bootstrap"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    let (out, err, code) = sync();
+    assert_eq!(code, 2, "{out}\n{err}");
+    let outcome = &json_of(&out)["stacks"][0]["outcomes"][0];
+    assert_eq!(
+        outcome["result"], "applied",
+        "a failure is never done: {out}"
+    );
+    assert_eq!(ingress(&s.account, &s.group_id), https_only());
+
+    let (out, _, code) = sync();
+    assert_eq!(code, 0, "converged: {out}");
+}
+
+fn visibility_timeout(account: &Account) -> Value {
+    let url = emulator().boto3(
+        account,
+        "sqs",
+        "get_queue_url",
+        json!({"QueueName": "events-orders"}),
+    )["QueueUrl"]
+        .clone();
+    emulator().boto3(
+        account,
+        "sqs",
+        "get_queue_attributes",
+        json!({"QueueUrl": url, "AttributeNames": ["VisibilityTimeout"]}),
+    )["Attributes"]["VisibilityTimeout"]
+        .clone()
+}
+
+#[test]
+fn a_deploy_rolled_back_out_of_band_is_deployed_again_because_aws_decides_not_the_record() {
+    let s = scenario_with(None);
+    let dir = s.repo.path();
+    let sync = || {
+        driftsync_as(
+            &s.account,
+            dir,
+            &["sync", "--stack", "events", "--apply", "-o", "json"],
+        )
+    };
+    let (out, err, code) = sync();
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert_eq!(
+        json_of(&out)["stacks"][0]["outcomes"][0]["result"],
+        "applied",
+        "{out}"
+    );
+    assert_eq!(visibility_timeout(&s.account), "120");
+
+    // Someone puts the old template back by hand.
+    emulator().boto3(
+        &s.account,
+        "cloudformation",
+        "update_stack",
+        json!({
+            "StackName": "events",
+            "TemplateBody": example("infra/stacks/events.yaml"),
+            "Parameters": [{"ParameterKey": "RetentionSeconds", "ParameterValue": "1209600"}],
+        }),
+    );
+    emulator().wait_stack(&s.account, "events", "UPDATE_COMPLETE");
+    assert_eq!(visibility_timeout(&s.account), "60");
+    let (out, _, code) = driftsync_as(&s.account, dir, &["check", "--stack", "events"]);
+    assert_eq!(code, 2, "pending again: {out}");
+
+    let (out, err, code) = sync();
+    assert_eq!(code, 2, "{out}\n{err}");
+    let outcome = &json_of(&out)["stacks"][0]["outcomes"][0];
+    assert_eq!(outcome["result"], "applied", "not already_done: {out}");
+    assert_eq!(visibility_timeout(&s.account), "120");
+    let (out, _, code) = driftsync_as(&s.account, dir, &["check", "--stack", "events"]);
+    assert_eq!(code, 0, "{out}");
+}
