@@ -177,6 +177,30 @@ fn a_changed_parameter_is_restored_by_a_revert_drift_change_set_when_the_policy_
         json!({"Name": "/app/log-level"}),
     );
     assert_eq!(v["Parameter"]["Value"], "info");
+    // Every deployed parameter was kept (an omitted one would need a value).
+    let stack = emulator().boto3(
+        &s.account,
+        "cloudformation",
+        "describe_stacks",
+        json!({"StackName": "app-config"}),
+    );
+    let mut params: Vec<(String, String)> = stack["Stacks"][0]["Parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let v = |k: &str| p[k].as_str().unwrap().to_string();
+            (v("ParameterKey"), v("ParameterValue"))
+        })
+        .collect();
+    params.sort();
+    assert_eq!(
+        params,
+        [
+            ("LogLevel".to_string(), "info".to_string()),
+            ("MaxConnections".to_string(), "200".to_string())
+        ]
+    );
 }
 
 #[test]
