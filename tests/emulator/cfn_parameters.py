@@ -16,6 +16,7 @@ from typing import Any
 from moto.cloudformation.models import Stack
 
 from . import registry
+from .cfn_changesets import _find_change_set
 from .cfn_drift import get_stack
 from .protocol import ServiceError
 from .registry import Context
@@ -69,6 +70,7 @@ def _resolve_change_set_parameters(ctx: Context, params: dict[str, Any]) -> None
     for key in [k for k in form.keys() if MEMBER.match(k)]:
         form.poplist(key)
     deployed = {k: str(stack.stack_parameters.get(k)) for k in values}
+    ctx.deployed_parameters = values == deployed  # type: ignore[attr-defined]
     # The deployed values: moto keeps them when given none, and would
     # otherwise refuse an unchanged template as "No updates are to be performed."
     if values != deployed:
@@ -77,3 +79,20 @@ def _resolve_change_set_parameters(ctx: Context, params: dict[str, Any]) -> None
             form[f"Parameters.member.{i}.ParameterValue"] = v
     ctx.rewritten = True
     return None
+
+
+NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
+
+
+@registry.after("cloudformation", "CreateChangeSet")
+def _nothing_submitted_fails(ctx: Context, params: dict[str, Any], status: int) -> None:
+    """The deployed template and values: created FAILED with AWS's reason, which moto gives
+    only when the stack has no parameters."""
+    if status != 200 or not getattr(ctx, "deployed_parameters", False):
+        return
+    change_set = _find_change_set(ctx, params)
+    stack = get_stack(ctx, params.get("StackName", ""))
+    if change_set is None or change_set.changes or change_set.template != stack.template:
+        return
+    change_set.status, change_set.execution_status = "FAILED", "UNAVAILABLE"
+    change_set.status_reason = NO_CHANGES

@@ -60,3 +60,15 @@ def test_use_previous_template_with_every_value_previous_is_accepted_and_keeps_t
                                           {"ParameterKey": "Size", "UsePreviousValue": True}])
     assert cs["Id"]
     assert stack_params(cf, "keeps") == {"Level": "debug", "Size": "large"}
+
+
+def test_a_change_set_with_no_changes_is_created_failed_with_the_aws_reason(aws):
+    cf = aws.client("cloudformation")
+    create(cf, "nochange")
+    cs = cf.create_change_set(StackName="nochange", ChangeSetName="c1", TemplateBody=TEMPLATE, Parameters=[
+        {"ParameterKey": "Level", "ParameterValue": "debug"}, {"ParameterKey": "Size", "UsePreviousValue": True}])
+    described = cf.describe_change_set(ChangeSetName=cs["Id"])
+    assert (described["Status"], described["ExecutionStatus"]) == ("FAILED", "UNAVAILABLE")
+    assert described["StatusReason"] == ("The submitted information didn't contain changes. "
+                                         "Submit different information to create a change set.")
+    cf.delete_change_set(ChangeSetName=cs["Id"])
