@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use aws_sdk_cloudformation::types::{
     Capability, ChangeSetStatus, ChangeSetType, DeploymentMode, ExecutionStatus, Parameter,
-    Replacement, Tag,
+    Replacement, Stack, Tag,
 };
 use serde::Serialize;
 
@@ -259,8 +259,21 @@ async fn create(
                 .set_parameters(Some(sdk_parameters(parameters)));
         }
         ChangeSetKind::RevertDrift => {
+            // An omitted parameter would take its Default (or fail): keep
+            // every deployed value, as `aws cloudformation deploy` does.
+            let keep = deployed_parameter_keys(clients, &req.stack, calls)
+                .await?
+                .into_iter()
+                .map(|k| {
+                    Parameter::builder()
+                        .parameter_key(k)
+                        .use_previous_value(true)
+                        .build()
+                })
+                .collect();
             call = call
                 .use_previous_template(true)
+                .set_parameters(Some(keep))
                 .deployment_mode(DeploymentMode::RevertDrift);
         }
     }
@@ -269,6 +282,37 @@ async fn create(
         .await
         .map_err(|e| RemediateError::Live(api_error(clients, "CreateChangeSet", &req.stack, e)))?;
     Ok(())
+}
+
+/// The stack as DescribeStacks shows it now.
+pub(super) async fn describe_stack(
+    clients: &Clients,
+    stack: &str,
+    calls: &Calls,
+) -> Result<Option<Stack>, RemediateError> {
+    calls.record("DescribeStacks");
+    let out = clients
+        .cfn
+        .describe_stacks()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(|e| RemediateError::Live(api_error(clients, "DescribeStacks", stack, e)))?;
+    Ok(out.stacks().first().cloned())
+}
+
+/// The names of the stack's deployed parameters, read now.
+async fn deployed_parameter_keys(
+    clients: &Clients,
+    stack: &str,
+    calls: &Calls,
+) -> Result<Vec<String>, RemediateError> {
+    Ok(describe_stack(clients, stack, calls)
+        .await?
+        .iter()
+        .flat_map(|s| s.parameters())
+        .filter_map(|p| p.parameter_key().map(String::from))
+        .collect())
 }
 
 async fn wait_created(

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use super::RemediateError;
-use super::changeset::StackEvent;
+use super::changeset::{StackEvent, describe_stack};
 use crate::live::{Calls, Clients, api_error};
 
 /// Polls until the stack leaves `*_IN_PROGRESS`; returns its final status and,
@@ -61,24 +61,15 @@ pub(super) async fn wait_for_stack(
             }
             on_event(&event);
         }
-        calls.record("DescribeStacks");
-        let out = clients
-            .cfn
-            .describe_stacks()
-            .stack_name(stack)
-            .send()
-            .await
-            .map_err(|e| RemediateError::Live(api_error(clients, "DescribeStacks", stack, e)))?;
-        let status = out
-            .stacks()
-            .first()
+        let now = describe_stack(clients, stack, calls).await?;
+        let status = now
+            .as_ref()
             .and_then(|s| s.stack_status())
             .map(|s| s.as_str().to_string())
             .unwrap_or_default();
         if !status.ends_with("_IN_PROGRESS") {
             let reason = failure.or_else(|| {
-                out.stacks()
-                    .first()
+                now.as_ref()
                     .and_then(|s| s.stack_status_reason())
                     .map(String::from)
             });

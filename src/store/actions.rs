@@ -1,6 +1,7 @@
 //! Remediation actions: begun before acting, finished after, and made
 //! idempotent by a caller-chosen key, so a process killed in between cannot
-//! act twice when it runs again.
+//! act twice when it runs again. A key has numbered attempts: a failed one
+//! is history, and the next run tries again.
 
 use std::fmt;
 use std::path::Path;
@@ -42,8 +43,8 @@ impl fmt::Display for ActionId {
 pub struct ActionIntent {
     /// Identifies the change, not the attempt: derive it from what is being
     /// done (stack, resource, path, revision, the value being restored), so
-    /// that a rerun computes the same key. To try again after a failure,
-    /// make a new key (append an attempt number).
+    /// that a rerun computes the same key. A retry after a failure is a new
+    /// attempt under the same key ([`Begin::New`] gives its number).
     pub idempotency_key: String,
     pub stack: String,
     /// `""` for an action on the whole stack (a re-apply).
@@ -100,43 +101,81 @@ pub struct ActionRecord {
     /// `None` while in progress.
     pub finished_at: Option<SystemTime>,
     pub outcome: Option<Outcome>,
+    /// 1 for the key's first attempt; each retry after a failure adds one.
+    pub attempt: u32,
 }
 
 /// What [`Store::begin`] found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Begin {
-    /// Nobody has begun this action: go ahead, then [`Store::finish`] it.
-    New(ActionId),
+    /// A new attempt (its number): go ahead, then [`Store::finish`] it.
+    New(ActionId, u32),
     /// Begun and never finished, probably by a run that died. The action
     /// may or may not have happened: find out (look the change set up)
     /// and finish it, rather than acting again.
     InProgress(ActionRecord),
-    /// Already finished: do nothing.
+    /// Done since the caller looked at AWS (or refused): do nothing.
     Done(ActionRecord),
 }
 
 const COLUMNS: &str = "id, idempotency_key, stack, logical_id, property_path, action, revision, \
-                       detail, started_at, finished_at, outcome, reason";
+                       detail, started_at, finished_at, outcome, reason, attempt";
 
 impl Store {
-    /// Records that the action is about to be taken, unless an action with
-    /// the same idempotency key exists, in which case that one is returned
-    /// (its intent is the stored one, even if the new intent differs). The
-    /// key is unique in the database, so this holds across processes.
+    /// Records that an attempt at the action is about to be made, unless
+    /// one need not be. Per idempotency key:
+    /// - an attempt in progress (a run that died, or one running now) is
+    ///   returned to be joined, never doubled;
+    /// - a success that finished at or after `observed` (when the caller
+    ///   last looked at AWS) is done: the caller's view predates it. A
+    ///   refusal is done whenever it was made;
+    /// - otherwise (no attempt, a failure, or a success older than what AWS
+    ///   shows now) a new attempt is recorded. A failure never counts as done.
+    ///
+    /// The stored intent is returned, even if the new one differs. The write
+    /// lock makes this hold across processes.
     ///
     /// # Errors
     /// A database failure; [`StoreError::is_retryable`] if another process
     /// held the write lock past the busy timeout.
-    pub fn begin(&mut self, intent: &ActionIntent, now: SystemTime) -> Result<Begin, StoreError> {
+    pub fn begin(
+        &mut self,
+        intent: &ActionIntent,
+        observed: SystemTime,
+        now: SystemTime,
+    ) -> Result<Begin, StoreError> {
         let now = to_ms(now, "begin")?;
         self.write("begin an action", |tx, path| {
-            let inserted: Option<i64> = tx
+            let fail = |e| StoreError::sqlite("begin an action", path, e);
+            let sql = format!(
+                "SELECT {COLUMNS} FROM actions WHERE idempotency_key = ?1 \
+                 ORDER BY attempt DESC LIMIT 1"
+            );
+            let last = tx
+                .query_row(&sql, [&intent.idempotency_key], |row| Ok(read(row, path)))
+                .optional()
+                .map_err(fail)?
+                .transpose()?;
+            let attempt = match last {
+                None => 1,
+                Some(rec) => match &rec.outcome {
+                    None => return Ok(Begin::InProgress(rec)),
+                    // A deliberate refusal stands until the key changes.
+                    Some(Outcome::Refused { .. }) => return Ok(Begin::Done(rec)),
+                    Some(Outcome::Succeeded) if rec.finished_at >= Some(observed) => {
+                        return Ok(Begin::Done(rec));
+                    }
+                    Some(_) => rec.attempt + 1,
+                },
+            };
+            let id: i64 = tx
                 .query_row(
-                    "INSERT INTO actions (idempotency_key, stack, logical_id, property_path, \
-                     action, revision, detail, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-                     ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+                    "INSERT INTO actions (idempotency_key, attempt, stack, logical_id, \
+                     property_path, action, revision, detail, started_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
                     params![
                         intent.idempotency_key,
+                        attempt,
                         intent.stack,
                         intent.logical_id,
                         intent.property_path,
@@ -147,19 +186,8 @@ impl Store {
                     ],
                     |row| row.get(0),
                 )
-                .optional()
-                .map_err(|e| StoreError::sqlite("begin an action", path, e))?;
-            if let Some(id) = inserted {
-                return Ok(Begin::New(ActionId(id)));
-            }
-            let sql = format!("SELECT {COLUMNS} FROM actions WHERE idempotency_key = ?1");
-            let record = tx
-                .query_row(&sql, [&intent.idempotency_key], |row| Ok(read(row, path)))
-                .map_err(|e| StoreError::sqlite("begin an action", path, e))??;
-            Ok(match record.outcome {
-                None => Begin::InProgress(record),
-                Some(_) => Begin::Done(record),
-            })
+                .map_err(fail)?;
+            Ok(Begin::New(ActionId(id), attempt))
         })
     }
 
@@ -317,5 +345,6 @@ fn read_sql(row: &Row<'_>, path: &Path) -> rusqlite::Result<Result<ActionRecord,
         started_at: from_ms(row.get(8)?),
         finished_at: finished_at.map(from_ms),
         outcome,
+        attempt: row.get(12)?,
     }))
 }

@@ -19,7 +19,7 @@ pub(super) const APPLICATION_ID: i32 = 0x4452_4654;
 pub(super) const VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Every table keeps times as milliseconds since 1970 (UTC).
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: everything.
     r#"
     CREATE TABLE actions (
@@ -99,6 +99,15 @@ const MIGRATIONS: &[&str] = &[
         event         TEXT NOT NULL              -- the JSON line, without newline
     );
     CREATE INDEX audit_stack ON audit (stack, time);
+    "#,
+    // 2: a key has attempts. A failure is history, not done: the next run
+    // makes a new attempt; at most one attempt per key is in progress.
+    r#"
+    ALTER TABLE actions ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+    DROP INDEX actions_idempotency_key;
+    CREATE UNIQUE INDEX actions_attempt ON actions (idempotency_key, attempt);
+    CREATE UNIQUE INDEX actions_in_progress ON actions (idempotency_key)
+        WHERE finished_at IS NULL;
     "#,
 ];
 

@@ -79,6 +79,7 @@ fn audit(store: &Mutex<Store>, event: AuditEvent) {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // A stack's whole run context; a struct would only rename it.
 pub(super) async fn apply_plan(
     snapshot: &Snapshot,
     aws: &Aws,
@@ -87,6 +88,7 @@ pub(super) async fn apply_plan(
     check: &StackCheck,
     opts: &SyncOptions,
     calls: &Calls,
+    observed: SystemTime,
 ) -> Vec<StepOutcome> {
     let revision = snapshot.revision.sha.clone();
     let event = |logical_id: Option<&str>,
@@ -159,10 +161,8 @@ pub(super) async fn apply_plan(
                 ),
             },
             _ => {
-                run_step(
-                    store, &clients, state, check, step, i, &revision, opts, calls,
-                )
-                .await
+                let ctx = (revision.as_str(), opts, calls, observed);
+                run_step(store, &clients, state, check, step, i, ctx).await
             }
         };
         let (logical_id, path) = subject(step);
@@ -286,7 +286,6 @@ fn intent(step: &Step, stack: &str, revision: &str) -> Option<ActionIntent> {
     })
 }
 
-#[allow(clippy::too_many_arguments)] // One step's whole context; splitting it would only hide that.
 async fn run_step(
     store: &Mutex<Store>,
     clients: &Clients,
@@ -294,18 +293,18 @@ async fn run_step(
     check: &StackCheck,
     step: &Step,
     index: usize,
-    revision: &str,
-    opts: &SyncOptions,
-    calls: &Calls,
+    // The revision, options, call counter, and when AWS was last read.
+    (revision, opts, calls, observed): (&str, &SyncOptions, &Calls, SystemTime),
 ) -> StepOutcome {
     let Some(intent) = intent(step, &state.spec.name, revision) else {
         return StepOutcome::new(index, StepResult::Deferred, None);
     };
-    let begun = store
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .begin(&intent, SystemTime::now());
-    let id = match begun {
+    let begun =
+        store
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .begin(&intent, observed, SystemTime::now());
+    let (id, attempt) = match begun {
         Ok(Begin::Done(rec)) => {
             let mut o = StepOutcome::new(
                 index,
@@ -319,8 +318,8 @@ async fn run_step(
         }
         // A run that died mid-step: the deterministic name or token makes
         // doing it again join the first attempt.
-        Ok(Begin::InProgress(rec)) => rec.id,
-        Ok(Begin::New(id)) => id,
+        Ok(Begin::InProgress(rec)) => (rec.id, rec.attempt),
+        Ok(Begin::New(id, attempt)) => (id, attempt),
         Err(e) => {
             return StepOutcome::new(
                 index,
@@ -329,6 +328,7 @@ async fn run_step(
             );
         }
     };
+    let step = &for_attempt(step, attempt);
     let started = Instant::now();
     let mut outcome = execute(clients, state, check, step, index, opts, calls).await;
     let spent = started.elapsed().as_millis() as u64;
@@ -363,6 +363,26 @@ async fn run_step(
         }
     }
     outcome
+}
+
+/// The step with the attempt's own client token or change set name: AWS
+/// keeps a token's result, so a retry under the first token would only be
+/// told the old failure again. The first attempt keeps the plan's.
+fn for_attempt(step: &Step, attempt: u32) -> Step {
+    let mut step = step.clone();
+    if attempt > 1 {
+        match &mut step {
+            Step::RevertProperties { token: name, .. }
+            | Step::RevertDrift {
+                change_set: name, ..
+            }
+            | Step::Deploy {
+                change_set: name, ..
+            } => name.push_str(&format!("-{attempt}")),
+            Step::Codify { .. } | Step::Refused { .. } => {}
+        }
+    }
+    step
 }
 
 async fn execute(

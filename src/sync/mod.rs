@@ -123,6 +123,8 @@ pub async fn run(
     opts: &SyncOptions,
 ) -> SyncReport {
     let started = Instant::now();
+    // What AWS showed from here on decides; older records do not.
+    let observed = SystemTime::now();
     let report = check::run(snapshot, aws, &opts.check, &|_| {}).await;
     let mut phases = Phases {
         detect: started.elapsed().as_millis() as u64,
@@ -131,7 +133,8 @@ pub async fn run(
     let calls = Calls::default();
     let mut stacks = Vec::with_capacity(report.stacks.len());
     for stack in &report.stacks {
-        let (s, decide) = sync_stack(snapshot, aws, store, policy, stack, opts, &calls).await;
+        let (s, decide) =
+            sync_stack(snapshot, aws, store, policy, stack, opts, &calls, observed).await;
         phases.decide += decide.as_millis() as u64;
         for o in &s.outcomes {
             phases.act += o.act_ms.unwrap_or(0);
@@ -252,6 +255,7 @@ fn drift_keys(check: &StackCheck) -> Vec<(DriftKey, String, Option<String>)> {
     out
 }
 
+#[allow(clippy::too_many_arguments)] // A stack's whole run context; a struct would only rename it.
 async fn sync_stack(
     snapshot: &Snapshot,
     aws: &Aws,
@@ -260,6 +264,7 @@ async fn sync_stack(
     check: &StackCheck,
     opts: &SyncOptions,
     calls: &Calls,
+    observed: SystemTime,
 ) -> (StackSync, Duration) {
     let now = SystemTime::now();
     let deciding = Instant::now();
@@ -326,7 +331,8 @@ async fn sync_stack(
     let decided = deciding.elapsed();
     let mut outcomes = Vec::new();
     if opts.apply && !plan.steps.is_empty() {
-        outcomes = apply::apply_plan(snapshot, aws, store, &plan, check, opts, calls).await;
+        outcomes =
+            apply::apply_plan(snapshot, aws, store, &plan, check, opts, calls, observed).await;
     }
     let mut closed_pull_requests = Vec::new();
     let settled = check.error.is_none() && check.status != check::CheckStatus::Skipped;

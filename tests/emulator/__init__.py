@@ -10,6 +10,7 @@ EXTENSIONS = [
     "iam_auth",
     "cfn_drift",
     "cfn_changesets",
+    "cfn_parameters",
     "cfn_events",
     "cfn_timeline",
     "cfn_operations",

@@ -177,6 +177,30 @@ fn a_changed_parameter_is_restored_by_a_revert_drift_change_set_when_the_policy_
         json!({"Name": "/app/log-level"}),
     );
     assert_eq!(v["Parameter"]["Value"], "info");
+    // Every deployed parameter was kept (an omitted one would need a value).
+    let stack = emulator().boto3(
+        &s.account,
+        "cloudformation",
+        "describe_stacks",
+        json!({"StackName": "app-config"}),
+    );
+    let mut params: Vec<(String, String)> = stack["Stacks"][0]["Parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let v = |k: &str| p[k].as_str().unwrap().to_string();
+            (v("ParameterKey"), v("ParameterValue"))
+        })
+        .collect();
+    params.sort();
+    assert_eq!(
+        params,
+        [
+            ("LogLevel".to_string(), "info".to_string()),
+            ("MaxConnections".to_string(), "200".to_string())
+        ]
+    );
 }
 
 #[test]
@@ -703,4 +727,103 @@ fn a_commit_changing_only_a_parameter_value_is_pending_and_deployed_by_sync() {
     assert_eq!(code, 2, "{out}\n{err}");
     let (out, err, code) = driftsync_as(&s.account, dir, &["check", "--stack", "app-config"]);
     assert_eq!(code, 0, "{out}\n{err}");
+}
+
+#[test]
+fn a_revert_that_failed_for_want_of_the_runbook_is_tried_again_once_bootstrap_installs_it() {
+    let config = example("infra/driftsync.yaml").replace("    via: cloudcontrol", "    via: ssm");
+    let s = scenario_with(Some(&config));
+    let dir = s.repo.path();
+    let sync = || {
+        driftsync_as(
+            &s.account,
+            dir,
+            &["sync", "--stack", "web-sg", "--apply", "-o", "json"],
+        )
+    };
+
+    let (out, err, code) = sync();
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert_eq!(
+        json_of(&out)["stacks"][0]["outcomes"][0]["result"],
+        "failed",
+        "{out}"
+    );
+    assert_eq!(ingress(&s.account, &s.group_id).len(), 2, "still open");
+
+    let (out, err, code) = driftsync_as(&s.account, dir, &["bootstrap"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    let (out, err, code) = sync();
+    assert_eq!(code, 2, "{out}\n{err}");
+    let outcome = &json_of(&out)["stacks"][0]["outcomes"][0];
+    assert_eq!(
+        outcome["result"], "applied",
+        "a failure is never done: {out}"
+    );
+    assert_eq!(ingress(&s.account, &s.group_id), https_only());
+
+    let (out, _, code) = sync();
+    assert_eq!(code, 0, "converged: {out}");
+}
+
+fn visibility_timeout(account: &Account) -> Value {
+    let url = emulator().boto3(
+        account,
+        "sqs",
+        "get_queue_url",
+        json!({"QueueName": "events-orders"}),
+    )["QueueUrl"]
+        .clone();
+    emulator().boto3(
+        account,
+        "sqs",
+        "get_queue_attributes",
+        json!({"QueueUrl": url, "AttributeNames": ["VisibilityTimeout"]}),
+    )["Attributes"]["VisibilityTimeout"]
+        .clone()
+}
+
+#[test]
+fn a_deploy_rolled_back_out_of_band_is_deployed_again_because_aws_decides_not_the_record() {
+    let s = scenario_with(None);
+    let dir = s.repo.path();
+    let sync = || {
+        driftsync_as(
+            &s.account,
+            dir,
+            &["sync", "--stack", "events", "--apply", "-o", "json"],
+        )
+    };
+    let (out, err, code) = sync();
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert_eq!(
+        json_of(&out)["stacks"][0]["outcomes"][0]["result"],
+        "applied",
+        "{out}"
+    );
+    assert_eq!(visibility_timeout(&s.account), "120");
+
+    // Someone puts the old template back by hand.
+    emulator().boto3(
+        &s.account,
+        "cloudformation",
+        "update_stack",
+        json!({
+            "StackName": "events",
+            "TemplateBody": example("infra/stacks/events.yaml"),
+            "Parameters": [{"ParameterKey": "RetentionSeconds", "ParameterValue": "1209600"}],
+        }),
+    );
+    emulator().wait_stack(&s.account, "events", "UPDATE_COMPLETE");
+    assert_eq!(visibility_timeout(&s.account), "60");
+    let (out, _, code) = driftsync_as(&s.account, dir, &["check", "--stack", "events"]);
+    assert_eq!(code, 2, "pending again: {out}");
+
+    let (out, err, code) = sync();
+    assert_eq!(code, 2, "{out}\n{err}");
+    let outcome = &json_of(&out)["stacks"][0]["outcomes"][0];
+    assert_eq!(outcome["result"], "applied", "not already_done: {out}");
+    assert_eq!(visibility_timeout(&s.account), "120");
+    let (out, _, code) = driftsync_as(&s.account, dir, &["check", "--stack", "events"]);
+    assert_eq!(code, 0, "{out}");
 }

@@ -7,7 +7,7 @@ use crate::store::{ActionId, Begin, Outcome, StoreError};
 #[test]
 fn a_new_key_begins_an_action_and_finish_records_its_outcome() {
     let (_state, mut store) = fresh();
-    let Begin::New(id) = store.begin(&intent("k1"), at(0)).unwrap() else {
+    let Begin::New(id, _) = store.begin(&intent("k1"), at(0), at(0)).unwrap() else {
         panic!("expected a new action");
     };
     store.finish(id, &Outcome::Succeeded, at(5)).unwrap();
@@ -26,7 +26,7 @@ fn a_new_key_begins_an_action_and_finish_records_its_outcome() {
 fn beginning_a_finished_key_again_returns_done_and_creates_nothing() {
     let (_state, mut store) = fresh();
     let id = revert(&mut store, "k1", at(0));
-    match store.begin(&intent("k1"), at(10)).unwrap() {
+    match store.begin(&intent("k1"), at(0), at(10)).unwrap() {
         Begin::Done(record) => {
             assert_eq!(record.id, id);
             assert_eq!(record.outcome, Some(Outcome::Succeeded));
@@ -40,14 +40,14 @@ fn beginning_a_finished_key_again_returns_done_and_creates_nothing() {
 fn a_store_dropped_between_begin_and_finish_leaves_the_action_in_progress_for_the_next_run() {
     let state = State::new();
     let mut store = state.open();
-    let Begin::New(id) = store.begin(&intent("k1"), at(0)).unwrap() else {
+    let Begin::New(id, _) = store.begin(&intent("k1"), at(0), at(0)).unwrap() else {
         panic!("expected a new action");
     };
     drop(store); // killed: finish never ran
 
     let mut store = state.open();
     assert_eq!(store.unfinished("app").unwrap().len(), 1);
-    match store.begin(&intent("k1"), at(60)).unwrap() {
+    match store.begin(&intent("k1"), at(0), at(60)).unwrap() {
         Begin::InProgress(record) => {
             assert_eq!(record.id, id);
             assert_eq!(record.intent.detail["change_set"], "driftsync-3f2c1e0");
@@ -59,7 +59,7 @@ fn a_store_dropped_between_begin_and_finish_leaves_the_action_in_progress_for_th
     store.finish(id, &Outcome::Succeeded, at(61)).unwrap();
     assert!(store.unfinished("app").unwrap().is_empty());
     assert!(matches!(
-        store.begin(&intent("k1"), at(62)).unwrap(),
+        store.begin(&intent("k1"), at(0), at(62)).unwrap(),
         Begin::Done(_)
     ));
 }
@@ -77,8 +77,8 @@ fn stores_racing_to_begin_the_same_key_on_one_file_create_one_action() {
                 let mut store = state.open();
                 barrier.wait();
                 keys.iter()
-                    .filter_map(|k| match store.begin(&intent(k), at(0)).unwrap() {
-                        Begin::New(id) => Some(id),
+                    .filter_map(|k| match store.begin(&intent(k), at(0), at(0)).unwrap() {
+                        Begin::New(id, _) => Some(id),
                         _ => None,
                     })
                     .collect::<Vec<ActionId>>()
@@ -97,7 +97,7 @@ fn stores_racing_to_begin_the_same_key_on_one_file_create_one_action() {
 #[test]
 fn finishing_again_with_the_same_outcome_is_harmless_and_with_another_is_refused() {
     let (_state, mut store) = fresh();
-    let Begin::New(id) = store.begin(&intent("k1"), at(0)).unwrap() else {
+    let Begin::New(id, _) = store.begin(&intent("k1"), at(0), at(0)).unwrap() else {
         panic!("expected a new action");
     };
     let failed = Outcome::Failed {
@@ -131,20 +131,20 @@ fn reverts_within_counts_only_succeeded_reverts_of_that_resource_inside_the_wind
     revert(&mut store, "recent-1", at(3000));
     revert(&mut store, "recent-2", at(3500));
 
-    let Begin::New(refused) = store.begin(&intent("refused"), at(3500)).unwrap() else {
+    let Begin::New(refused, _) = store.begin(&intent("refused"), at(0), at(3500)).unwrap() else {
         panic!()
     };
     let reason = "would replace WebSg".to_owned();
     store
         .finish(refused, &Outcome::Refused { reason }, at(3500))
         .unwrap();
-    store.begin(&intent("unfinished"), at(3500)).unwrap();
+    store.begin(&intent("unfinished"), at(0), at(3500)).unwrap();
     let mut other_resource = intent("other");
     other_resource.logical_id = "DbSg".into();
-    store.begin(&other_resource, at(3500)).unwrap();
+    store.begin(&other_resource, at(0), at(3500)).unwrap();
     let mut reapply = intent("reapply");
     reapply.action = "reapply".into();
-    let Begin::New(reapply) = store.begin(&reapply, at(3500)).unwrap() else {
+    let Begin::New(reapply, _) = store.begin(&reapply, at(0), at(3500)).unwrap() else {
         panic!()
     };
     store
@@ -207,8 +207,8 @@ fn a_child_process_begins_an_action_and_is_killed_when_asked_to() {
     };
     let mut store = crate::store::Store::open(std::path::Path::new(&dir)).unwrap();
     assert!(matches!(
-        store.begin(&intent("k1"), at(0)).unwrap(),
-        Begin::New(_)
+        store.begin(&intent("k1"), at(0), at(0)).unwrap(),
+        Begin::New(..)
     ));
     std::process::abort();
 }
@@ -230,9 +230,76 @@ fn a_run_killed_after_begin_leaves_the_action_in_progress_never_new() {
     assert!(!status.success(), "the child was killed");
 
     let mut store = state.open();
-    match store.begin(&intent("k1"), at(60)).unwrap() {
+    match store.begin(&intent("k1"), at(0), at(60)).unwrap() {
         Begin::InProgress(record) => assert_eq!(record.started_at, at(0)),
         other => panic!("expected InProgress, got {other:?}"),
     }
     assert_eq!(store.history("app", 10).unwrap().len(), 1);
+}
+
+#[test]
+fn a_failed_attempt_is_history_and_the_next_begin_is_a_new_attempt_until_one_succeeds() {
+    let (_state, mut store) = fresh();
+    let Begin::New(first, 1) = store.begin(&intent("k1"), at(0), at(0)).unwrap() else {
+        panic!("expected attempt 1");
+    };
+    let missing_runbook = Outcome::Failed {
+        reason: "InvalidDocument: driftsync-RevertProperties".into(),
+    };
+    store.finish(first, &missing_runbook, at(1)).unwrap();
+
+    let Begin::New(second, 2) = store.begin(&intent("k1"), at(0), at(60)).unwrap() else {
+        panic!("a failure is never done");
+    };
+    // At most one attempt in progress: a racing run joins it.
+    match store.begin(&intent("k1"), at(0), at(61)).unwrap() {
+        Begin::InProgress(record) => assert_eq!((record.id, record.attempt), (second, 2)),
+        other => panic!("expected InProgress, got {other:?}"),
+    }
+    store.finish(second, &Outcome::Succeeded, at(62)).unwrap();
+    assert!(matches!(
+        store.begin(&intent("k1"), at(0), at(63)).unwrap(),
+        Begin::Done(record) if record.attempt == 2
+    ));
+    let outcomes: Vec<_> = store
+        .history("app", 10)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.attempt, r.outcome.map(|o| o.as_str())))
+        .collect();
+    assert_eq!(outcomes, [(2, Some("succeeded")), (1, Some("failed"))]);
+}
+
+#[test]
+fn a_success_older_than_what_the_caller_saw_in_aws_does_not_stop_a_new_attempt() {
+    let (_state, mut store) = fresh();
+    revert(&mut store, "deploy-abc", at(0));
+    // A run that looked at AWS before that success finished: its view is stale.
+    assert!(matches!(
+        store.begin(&intent("deploy-abc"), at(0), at(5)).unwrap(),
+        Begin::Done(_)
+    ));
+    // A later run still sees the change needed (rolled back out of band).
+    assert!(matches!(
+        store
+            .begin(&intent("deploy-abc"), at(3600), at(3601))
+            .unwrap(),
+        Begin::New(_, 2)
+    ));
+}
+
+#[test]
+fn a_refused_action_stays_refused_for_its_key() {
+    let (_state, mut store) = fresh();
+    let Begin::New(id, _) = store.begin(&intent("k1"), at(0), at(0)).unwrap() else {
+        panic!("expected a new action");
+    };
+    let refused = Outcome::Refused {
+        reason: "would replace WebSg".into(),
+    };
+    store.finish(id, &refused, at(1)).unwrap();
+    assert!(matches!(
+        store.begin(&intent("k1"), at(3600), at(3601)).unwrap(),
+        Begin::Done(_)
+    ));
 }

@@ -65,7 +65,10 @@ fn intent(idempotency_key: &str) -> ActionIntent {
 
 /// Begins and finishes a successful revert, returning its id.
 fn revert(store: &mut Store, idempotency_key: &str, now: SystemTime) -> ActionId {
-    let Begin::New(id) = store.begin(&intent(idempotency_key), now).expect("begin") else {
+    let Begin::New(id, _) = store
+        .begin(&intent(idempotency_key), at(0), now)
+        .expect("begin")
+    else {
         panic!("{idempotency_key} was begun before");
     };
     store.finish(id, &Outcome::Succeeded, now).expect("finish");

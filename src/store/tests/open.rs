@@ -226,3 +226,38 @@ fn empty_variables_and_a_relative_xdg_state_home_are_ignored() {
         Err(StoreError::NoStateDir)
     ));
 }
+
+#[test]
+fn a_version_1_database_is_migrated_and_its_failed_action_is_tried_again() {
+    let state = State::new();
+    std::fs::create_dir_all(&state.dir).unwrap();
+    {
+        // What a build with only the first migration left behind.
+        let conn = Connection::open(state.dir.join(DB_FILE)).unwrap();
+        conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "application_id", schema::APPLICATION_ID)
+            .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO actions (idempotency_key, stack, logical_id, property_path, action, \
+             revision, detail, started_at, finished_at, outcome, reason) VALUES \
+             ('driftsync-revert-1', 'app', 'WebSg', '/SecurityGroupIngress/0', 'revert', \
+             '3f2c1e0', '{}', 0, 1000, 'failed', 'InvalidDocument')",
+            [],
+        )
+        .unwrap();
+    }
+    let mut store = state.open();
+    let history = store.history("app", 10).unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].attempt, 1);
+    let mut intent = super::intent("driftsync-revert-1");
+    intent.detail = serde_json::json!({});
+    assert!(matches!(
+        store.begin(&intent, at(0), at(60)).unwrap(),
+        crate::store::Begin::New(_, 2)
+    ));
+    drop(store);
+    let conn = Connection::open(state.dir.join(DB_FILE)).unwrap();
+    assert_eq!(pragma(&conn, "user_version"), schema::VERSION.to_string());
+}

@@ -243,8 +243,14 @@ impl Emulator {
             .map(|(k, v)| json!({"ParameterKey": k, "ParameterValue": v}))
             .collect();
         emu.boto3(account, "cloudformation", "create_stack", json!({"StackName": name, "TemplateBody": template, "Parameters": params, "Capabilities": ["CAPABILITY_NAMED_IAM"]}));
+        emu.wait_stack(account, name, "CREATE_COMPLETE")
+    }
+
+    /// Waits for the stack's operation to end, asserts it ended `expected`,
+    /// and returns the stack's description.
+    pub fn wait_stack(&self, account: &Account, name: &str, expected: &str) -> Value {
         for _ in 0..100 {
-            let v = emu.boto3(
+            let v = self.boto3(
                 account,
                 "cloudformation",
                 "describe_stacks",
@@ -255,11 +261,11 @@ impl Emulator {
                 .unwrap_or_default()
                 .to_string();
             if !status.ends_with("_IN_PROGRESS") {
-                assert_eq!(status, "CREATE_COMPLETE", "{v}");
+                assert_eq!(status, expected, "{v}");
                 return v["Stacks"][0].clone();
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        panic!("stack {name} did not finish creating");
+        panic!("stack {name} did not finish: {expected} expected");
     }
 }
