@@ -69,12 +69,16 @@ fn set(actions: &[&str]) -> BTreeSet<String> {
     actions.iter().map(|a| a.to_string()).collect()
 }
 
-/// Whether any stack reverts properties through the SSM runbook (the default).
-fn reverts_via_ssm(config: &Config) -> bool {
-    config.stacks.iter().any(|s| {
-        let own = s.policy.as_ref().and_then(|p| p.revert_via);
-        own.or(config.policy.revert_via).unwrap_or_default() == RevertVia::Ssm
-    })
+/// How each stack reverts properties (`auto` by default).
+fn revert_vias(config: &Config) -> BTreeSet<RevertVia> {
+    config
+        .stacks
+        .iter()
+        .map(|s| {
+            let own = s.policy.as_ref().and_then(|p| p.revert_via);
+            own.or(config.policy.revert_via).unwrap_or_default()
+        })
+        .collect()
 }
 
 /// The policy for `config`'s stacks, whose templates hold `resource_types`.
@@ -165,7 +169,9 @@ pub fn policy(config: &Config, resource_types: &BTreeSet<String>, mode: Mode) ->
             ]),
             all(),
         ));
-        if reverts_via_ssm(config) {
+        let vias = revert_vias(config);
+        // `auto` reverts through the runbook once it is installed.
+        if vias.contains(&RevertVia::Ssm) || vias.contains(&RevertVia::Auto) {
             let regions: BTreeSet<&str> = config.stacks.iter().map(|s| s.region.as_str()).collect();
             let mut runbooks = Vec::new();
             for r in regions {
@@ -180,6 +186,18 @@ pub fn policy(config: &Config, resource_types: &BTreeSet<String>, mode: Mode) ->
                 "RevertThroughTheRunbook",
                 set(&["ssm:GetAutomationExecution", "ssm:StartAutomationExecution"]),
                 runbooks,
+            ));
+        }
+        if vias.contains(&RevertVia::Auto) {
+            let regions: BTreeSet<&str> = config.stacks.iter().map(|s| s.region.as_str()).collect();
+            let documents = regions
+                .into_iter()
+                .map(|r| format!("arn:{}:ssm:{r}:*:document/{}", partition(r), runbook_name()))
+                .collect();
+            statements.push(statement(
+                "FindTheRunbook",
+                set(&["ssm:DescribeDocument"]),
+                documents,
             ));
         }
         // Config rule ARNs carry generated ids, not names: no narrower scope.

@@ -46,7 +46,10 @@ pub enum Step {
         #[serde(rename = "type")]
         type_name: String,
         identifier: String,
-        via: RevertVia,
+        /// Which path the patch takes, and why (the policy's `revert.via`,
+        /// and for `auto` whether the runbook is installed).
+        via: RevertPath,
+        via_reason: String,
         paths: Vec<PropertyPath>,
         patch: Vec<PatchOp>,
         /// Idempotency token: the same drift gets the same token.
@@ -77,6 +80,60 @@ pub enum Step {
     },
 }
 
+/// The path a property revert takes to AWS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RevertPath {
+    /// The SSM Automation runbook `driftsync bootstrap` installs.
+    #[serde(rename = "ssm")]
+    Ssm,
+    /// Cloud Control UpdateResource directly.
+    #[serde(rename = "cloudcontrol")]
+    CloudControl,
+}
+
+/// Whether the revert runbook is installed in the stack's account and
+/// region, as read before planning (only `revert.via: auto` asks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Runbook {
+    Installed,
+    Missing,
+    /// The lookup failed; the reason is kept for the plan.
+    Unknown(String),
+    /// Not looked up: the policy names the path, or nothing reverts.
+    NotAsked,
+}
+
+/// The path and its reason for the policy's `via` and what is installed.
+pub fn revert_path(via: RevertVia, runbook: &Runbook) -> (RevertPath, String) {
+    let name = crate::remediate::RUNBOOK_NAME;
+    match (via, runbook) {
+        (RevertVia::Ssm, _) => (RevertPath::Ssm, "revert.via is ssm".into()),
+        (RevertVia::CloudControl, _) => (
+            RevertPath::CloudControl,
+            "revert.via is cloudcontrol".into(),
+        ),
+        (RevertVia::Auto, Runbook::Installed) => (
+            RevertPath::Ssm,
+            format!("revert.via is auto and the runbook {name} is installed"),
+        ),
+        (RevertVia::Auto, Runbook::Missing) => (
+            RevertPath::CloudControl,
+            format!(
+                "revert.via is auto and the runbook {name} is not installed \
+                 (driftsync bootstrap installs it)"
+            ),
+        ),
+        (RevertVia::Auto, Runbook::Unknown(why)) => (
+            RevertPath::CloudControl,
+            format!("revert.via is auto and the runbook {name} cannot be read: {why}"),
+        ),
+        (RevertVia::Auto, Runbook::NotAsked) => (
+            RevertPath::CloudControl,
+            "revert.via is auto and the runbook was not looked up".into(),
+        ),
+    }
+}
+
 impl Step {
     /// Whether carrying it out changes AWS.
     pub fn changes_aws(&self) -> bool {
@@ -101,6 +158,7 @@ pub fn build(
     check: &StackCheck,
     decisions: &StackDecisions,
     revision: &str,
+    runbook: &Runbook,
     drift_epoch: &dyn Fn(&str) -> String,
 ) -> StackPlan {
     let mut plan = StackPlan {
@@ -118,6 +176,7 @@ pub fn build(
         return plan;
     }
     let schema = SchemaFacts::embedded();
+    let (via, via_reason) = revert_path(decisions.revert_via, runbook);
     let actionable = |kind: DecisionKind, action: Action| {
         decisions
             .decisions
@@ -184,7 +243,8 @@ pub fn build(
             logical_id: logical_id.to_string(),
             type_name: resource.type_name.clone(),
             identifier,
-            via: decisions.revert_via,
+            via,
+            via_reason: via_reason.clone(),
             paths: chosen.iter().map(|d| d.property_path.clone()).collect(),
             patch,
             token,

@@ -40,12 +40,19 @@ impl Action {
 }
 
 /// How a property-level revert reaches AWS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Deserialize, Serialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum RevertVia {
-    /// Through the SSM Automation runbook `driftsync bootstrap` installs
-    /// (auditable, with an assume-role parameter).
+    /// The runbook when `driftsync bootstrap` has installed it in the
+    /// stack's account and region, otherwise Cloud Control directly, so a
+    /// revert works before anything is installed.
     #[default]
+    Auto,
+    /// Always through the SSM Automation runbook `driftsync bootstrap`
+    /// installs (auditable, with an assume-role parameter); fails while it
+    /// is not installed.
     Ssm,
     /// Cloud Control UpdateResource directly, for speed.
     #[serde(rename = "cloudcontrol")]
@@ -107,7 +114,7 @@ pub struct RawPolicy {
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRevert {
-    /// `ssm` (default) or `cloudcontrol`.
+    /// `auto` (default: the runbook once installed, else Cloud Control), `ssm` or `cloudcontrol`.
     pub via: Option<RevertVia>,
 }
 

@@ -16,7 +16,9 @@ pub mod revert;
 pub use changeset::{
     ChangeSetKind, ChangeSetOutcome, ChangeSetRequest, StackEvent, change_set_name, run_change_set,
 };
-pub use revert::{RUNBOOK, RUNBOOK_NAME, RevertOutcome, RevertRequest, Via, revert};
+pub use revert::{
+    RUNBOOK, RUNBOOK_NAME, RevertOutcome, RevertRequest, Via, revert, runbook_installed,
+};
 
 /// Why a remediation could not run to an outcome.
 #[derive(Debug, thiserror::Error)]

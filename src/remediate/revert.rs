@@ -49,6 +49,32 @@ pub enum RevertOutcome {
     Failed { request: String, reason: String },
 }
 
+/// Whether the runbook is installed in the clients' account and region
+/// (DescribeDocument; a missing document is AWS's `InvalidDocument`).
+///
+/// # Errors
+/// Any other API failure (AccessDenied, throttling past the retries).
+pub async fn runbook_installed(
+    clients: &Clients,
+    stack: &str,
+    calls: &Calls,
+) -> Result<bool, RemediateError> {
+    calls.record("DescribeDocument");
+    match clients
+        .ssm
+        .describe_document()
+        .name(RUNBOOK_NAME)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) => match api_error(clients, "DescribeDocument", stack, e) {
+            crate::live::LiveError::Api { code, .. } if code == "InvalidDocument" => Ok(false),
+            err => Err(RemediateError::Live(err)),
+        },
+    }
+}
+
 /// Applies the patch and waits for it to finish.
 ///
 /// # Errors

@@ -14,7 +14,7 @@ use crate::check::StackCheck;
 use crate::drift::{self, Mode};
 use crate::live::{self, Aws, Calls, Clients};
 use crate::load::{Snapshot, StackState};
-use crate::plan::{StackPlan, Step};
+use crate::plan::{RevertPath, StackPlan, Step};
 use crate::remediate::{
     self, ChangeSetKind, ChangeSetOutcome, ChangeSetRequest, RevertOutcome, RevertRequest,
     StackEvent, Via,
@@ -404,10 +404,11 @@ async fn execute(
             patch,
             token,
             paths,
+            ..
         } => {
             let via = match via {
-                crate::config::RevertVia::CloudControl => Via::CloudControl,
-                crate::config::RevertVia::Ssm => Via::Ssm {
+                RevertPath::CloudControl => Via::CloudControl,
+                RevertPath::Ssm => Via::Ssm {
                     document: remediate::RUNBOOK_NAME.into(),
                     assume_role: None,
                 },

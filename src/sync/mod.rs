@@ -255,6 +255,43 @@ fn drift_keys(check: &StackCheck) -> Vec<(DriftKey, String, Option<String>)> {
     out
 }
 
+/// Whether the revert runbook is installed where the stack lives, asked
+/// only when `revert.via: auto` has a property to revert.
+async fn runbook(
+    snapshot: &Snapshot,
+    aws: &Aws,
+    check: &StackCheck,
+    decisions: &crate::policy::StackDecisions,
+    calls: &Calls,
+) -> plan::Runbook {
+    let reverts = decisions.decisions.iter().any(|d| {
+        d.kind == crate::config::DecisionKind::Drift
+            && d.action == crate::config::Action::Revert
+            && d.is_actionable()
+    });
+    if decisions.revert_via != crate::config::RevertVia::Auto || !reverts {
+        return plan::Runbook::NotAsked;
+    }
+    let Some(state) = snapshot.stacks.iter().find(|s| s.spec.name == check.name) else {
+        return plan::Runbook::NotAsked;
+    };
+    let clients = match aws
+        .clients(&check.region, state.spec.role_arn.as_deref())
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => return plan::Runbook::Unknown(e.to_string()),
+    };
+    match crate::remediate::runbook_installed(&clients, &check.name, calls).await {
+        Ok(true) => plan::Runbook::Installed,
+        Ok(false) => plan::Runbook::Missing,
+        Err(e) => {
+            tracing::warn!(stack = %check.name, error = %e, "cannot tell whether the revert runbook is installed; reverting through Cloud Control");
+            plan::Runbook::Unknown(e.to_string())
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)] // A stack's whole run context; a struct would only rename it.
 async fn sync_stack(
     snapshot: &Snapshot,
@@ -325,9 +362,14 @@ async fn sync_stack(
         policy.decide(check, &StoreHistory { store: &st, policy }, now)
     };
 
-    let plan = plan::build(check, &decisions, &snapshot.revision.sha, &|logical_id| {
-        epochs.get(logical_id).cloned().unwrap_or_default()
-    });
+    let runbook = runbook(snapshot, aws, check, &decisions, calls).await;
+    let plan = plan::build(
+        check,
+        &decisions,
+        &snapshot.revision.sha,
+        &runbook,
+        &|logical_id| epochs.get(logical_id).cloned().unwrap_or_default(),
+    );
     let decided = deciding.elapsed();
     let mut outcomes = Vec::new();
     if opts.apply && !plan.steps.is_empty() {

@@ -67,6 +67,15 @@ fn the_seed_scenario_is_planned_then_surgically_reverted_and_a_second_sync_has_n
         step["patch"],
         json!([{"op": "remove", "path": "/SecurityGroupIngress/1"}])
     );
+    // `revert.via: auto` with nothing bootstrapped: Cloud Control, and why.
+    assert_eq!(step["via"], "cloudcontrol", "{out}");
+    assert!(
+        step["via_reason"]
+            .as_str()
+            .unwrap()
+            .contains("driftsync-RevertProperties is not installed"),
+        "{out}"
+    );
     assert_eq!(
         ingress(&s.account, &s.group_id).len(),
         2,
@@ -429,8 +438,8 @@ fn a_sync_killed_during_apply_converges_on_rerun_without_a_second_change_set_or_
 #[test]
 fn bootstrap_deploys_the_runbooks_and_rules_reverts_run_through_the_runbook_and_verdicts_reach_config()
  {
-    let config = example("infra/driftsync.yaml").replace("    via: cloudcontrol", "    via: ssm");
-    let s = scenario_with(Some(&config));
+    // The example's `revert.via: auto` takes the runbook once it is installed.
+    let s = scenario_with(None);
     let dir = s.repo.path();
     let (out, err, code) = driftsync_as(&s.account, dir, &["bootstrap", "--dry-run"]);
     assert_eq!(code, 0, "{err}");
@@ -463,9 +472,14 @@ fn bootstrap_deploys_the_runbooks_and_rules_reverts_run_through_the_runbook_and_
         &["sync", "--stack", "web-sg", "--apply", "-o", "json"],
     );
     assert_eq!(code, 2, "{out}\n{err}");
-    assert_eq!(
-        json_of(&out)["stacks"][0]["outcomes"][0]["result"],
-        "applied",
+    let stack = &json_of(&out)["stacks"][0];
+    assert_eq!(stack["outcomes"][0]["result"], "applied", "{out}");
+    assert_eq!(stack["steps"][0]["via"], "ssm", "{out}");
+    assert!(
+        stack["steps"][0]["via_reason"]
+            .as_str()
+            .unwrap()
+            .contains("is installed"),
         "{out}"
     );
     assert_eq!(ingress(&s.account, &s.group_id), https_only());
@@ -731,7 +745,7 @@ fn a_commit_changing_only_a_parameter_value_is_pending_and_deployed_by_sync() {
 
 #[test]
 fn a_revert_that_failed_for_want_of_the_runbook_is_tried_again_once_bootstrap_installs_it() {
-    let config = example("infra/driftsync.yaml").replace("    via: cloudcontrol", "    via: ssm");
+    let config = example("infra/driftsync.yaml").replace("    via: auto ", "    via: ssm ");
     let s = scenario_with(Some(&config));
     let dir = s.repo.path();
     let sync = || {

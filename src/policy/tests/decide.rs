@@ -466,7 +466,7 @@ fn decisions_serialise_in_the_documented_plan_shape() {
                 "guard_violations": [], "tolerated_until": null, "tolerated_remaining_secs": null,
                 "allow_replacement": false, "blocked": null, "blocked_by": null
             }],
-            "revert_via": "ssm",
+            "revert_via": "auto",
             "limits": {"max_reverts": 3, "window": "1h", "flip_flops": 2, "failures_to_open": 3, "cooldown": "30m"},
             "circuit_open": false
         })
