@@ -172,7 +172,9 @@ pub fn build(
         circuit_open: decisions.circuit_open,
         error: check.error.clone(),
     };
-    if decisions.circuit_open || check.error.is_some() {
+    // An open circuit has blocked every decision but a guard violation's
+    // revert, which nothing stops.
+    if check.error.is_some() {
         return plan;
     }
     let schema = SchemaFacts::embedded();

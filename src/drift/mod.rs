@@ -25,6 +25,7 @@
 pub mod attached;
 mod cloudformation;
 mod compare;
+mod identity;
 pub mod normalize;
 
 #[cfg(test)]
@@ -41,6 +42,7 @@ use crate::template::schema::SchemaFacts;
 
 pub use attached::{Attached, StackResource, attachments};
 pub use cloudformation::from_cloudformation;
+pub use identity::{digest, loop_path};
 
 /// Where the two property documents come from, which decides what is compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

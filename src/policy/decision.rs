@@ -52,6 +52,10 @@ pub struct Decision {
     pub blocked: Option<String>,
     /// Which limit blocked it.
     pub blocked_by: Option<LimitKind>,
+    /// A limit that would have blocked this revert and did not, because
+    /// the live resource breaks a guard (a guard violation is never left
+    /// open); the reason says so.
+    pub limit_overridden: Option<LimitKind>,
 }
 
 impl Decision {
@@ -243,6 +247,18 @@ pub enum LimitKind {
     CircuitOpen,
     /// The change would replace the resource and `allow_replacement` is off.
     Replacement,
+}
+
+impl LimitKind {
+    /// The name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LimitKind::MaxReverts => "max_reverts",
+            LimitKind::FlipFlop => "flip_flop",
+            LimitKind::CircuitOpen => "circuit_open",
+            LimitKind::Replacement => "replacement",
+        }
+    }
 }
 
 /// The loop-protection limits in force for a stack (shown in the plan).

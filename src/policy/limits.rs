@@ -38,6 +38,9 @@ pub(super) struct Target<'a> {
     pub stack: &'a str,
     pub logical_id: &'a str,
     pub property_path: Option<&'a PropertyPath>,
+    /// The drift's identity in the history (`drift::loop_path`): an
+    /// unordered list's element by content.
+    pub loop_path: &'a str,
     /// The latest CloudTrail principal on the resource, if any.
     pub changed_by: Option<&'a str>,
 }
@@ -67,7 +70,7 @@ pub(super) fn blocked(
         .property_path
         .map_or_else(|| "/".to_string(), PropertyPath::to_string);
     let (flips, recorded_actor) =
-        history.flip_flops(t.stack, t.logical_id, &path, limits.window, now);
+        history.flip_flops(t.stack, t.logical_id, t.loop_path, limits.window, now);
     if limits.flip_flops > 0 && flips >= limits.flip_flops {
         let actor = t
             .changed_by

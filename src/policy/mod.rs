@@ -148,6 +148,7 @@ impl Policy {
                         stack: &stack.name,
                         logical_id: &p.logical_id,
                         property_path: p.property_path.as_ref(),
+                        loop_path: path.as_deref().unwrap_or_default(),
                         changed_by: None,
                     };
                     d.block(limits::blocked(&eff.limits, &target, true, history, now));
@@ -206,16 +207,22 @@ impl Policy {
         let (lease, notes) =
             break_glass::find(&leases, &stack.name, &r.logical_id, live, history, now);
         let actor = r.changed_by.first().map(|c| c.principal.as_str());
-        let paths: Vec<Option<&PropertyPath>> = if deleted {
-            vec![None]
+        // Each drifted path, and its identity for loop protection.
+        let paths: Vec<(Option<&PropertyPath>, String)> = if deleted {
+            vec![(None, String::new())]
         } else {
             r.differences
                 .iter()
                 .filter(|d| d.ignored_by.is_none())
-                .map(|d| Some(&d.property_path))
+                .map(|d| {
+                    (
+                        Some(&d.property_path),
+                        crate::drift::loop_path(&r.type_name, d),
+                    )
+                })
                 .collect()
         };
-        for path in paths {
+        for (path, loop_path) in paths {
             let text = path.map(PropertyPath::to_string);
             let subject = Subject {
                 stack: &stack.name,
@@ -257,15 +264,24 @@ impl Policy {
                     stack: &stack.name,
                     logical_id: &r.logical_id,
                     property_path: path,
+                    loop_path: &loop_path,
                     changed_by: actor,
                 };
-                d.block(limits::blocked(
-                    &eff.limits,
-                    &target,
-                    circuit_open,
-                    history,
-                    now,
-                ));
+                let blocked = limits::blocked(&eff.limits, &target, circuit_open, history, now);
+                match blocked {
+                    // Nothing stops a guard violation's revert: loop
+                    // protection yields, and says so loudly.
+                    Some((kind, why)) if !d.guard_violations.is_empty() => {
+                        d.reason = format!(
+                            "{}; reverted although loop protection ({}) would stop it, because \
+                             a guard violation is never left open: {why}",
+                            d.reason,
+                            kind.as_str()
+                        );
+                        d.limit_overridden = Some(kind);
+                    }
+                    other => d.block(other),
+                }
             }
             out.push(d);
         }
@@ -319,6 +335,7 @@ impl Policy {
             allow_replacement: allow.unwrap_or(eff.allow_replacement),
             blocked: None,
             blocked_by: None,
+            limit_overridden: None,
         }
     }
 }

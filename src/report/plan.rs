@@ -274,7 +274,10 @@ fn stack(out: &mut String, s: &StackSync) {
         let _ = writeln!(
             out,
             "  {}",
-            red("circuit breaker open: recent runs failed; nothing runs until it cools down")
+            red(
+                "circuit breaker open: recent runs failed; nothing but a guard violation's \
+                 revert runs until it cools down"
+            )
         );
     }
     for d in &p.decisions {
@@ -329,6 +332,17 @@ fn stack(out: &mut String, s: &StackSync) {
                 out,
                 "      {}",
                 red(&format!("guard {} ({}): {}", g.rule, g.file, g.message))
+            );
+        }
+        if let Some(kind) = d.limit_overridden {
+            let _ = writeln!(
+                out,
+                "      {}",
+                red(&format!(
+                    "WARNING: loop protection ({}) would stop this revert; a guard violation \
+                     is reverted anyway. Find who keeps reopening it.",
+                    kind.as_str()
+                ))
             );
         }
         if let Some(until) = &d.tolerated_until {

@@ -19,7 +19,7 @@ use crate::remediate::{
     self, ChangeSetKind, ChangeSetOutcome, ChangeSetRequest, RevertOutcome, RevertRequest,
     StackEvent, Via,
 };
-use crate::store::{ActionIntent, AuditEvent, Begin, DriftKey, Outcome, Store};
+use crate::store::{ActionIntent, AuditEvent, Begin, Outcome, Store};
 use crate::template::PropertyPath;
 use crate::template::schema::SchemaFacts;
 
@@ -356,7 +356,7 @@ async fn run_step(
     {
         for p in paths {
             let _ = st.resolve(
-                &DriftKey::new(&state.spec.name, logical_id, p.to_string()),
+                &super::drift_key(check, logical_id, p),
                 SystemTime::now(),
                 Some(id),
             );

@@ -18,14 +18,15 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::check::{self, CheckOptions, CheckReport, StackCheck};
+use crate::drift::{digest, loop_path};
 use crate::live::{Aws, Calls};
 use crate::load::Snapshot;
 use crate::plan::{self, StackPlan};
 use crate::policy::Policy;
 use crate::store::{DriftKey, Store};
+use crate::template::PropertyPath;
 
 pub use apply::{StepOutcome, StepResult};
 pub use history::StoreHistory;
@@ -221,38 +222,60 @@ impl SyncReport {
     }
 }
 
-/// A short, stable digest of a value, for drift episodes.
-fn digest(v: &serde_json::Value) -> String {
-    Sha256::digest(v.to_string().as_bytes())
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// One drift as the state store knows it.
+struct Observed {
+    /// Its identity: an unordered list's element by content (see
+    /// [`drift::loop_path`]), so loop protection counts the same drift.
+    key: DriftKey,
+    /// A digest of the live value, for drift episodes.
+    hash: String,
+    actor: Option<String>,
+    /// The property path as reported, for `drift_age_secs`.
+    shown: String,
 }
 
 /// Every real difference (and deleted resource) of a stack, as state keys.
-fn drift_keys(check: &StackCheck) -> Vec<(DriftKey, String, Option<String>)> {
+fn drift_keys(check: &StackCheck) -> Vec<Observed> {
     let mut out = Vec::new();
     for r in check.drift.iter().filter(|r| r.is_drifted()) {
         let actor = r.changed_by.first().map(|c| c.principal.clone());
         if r.status == "DELETED" {
-            out.push((
-                DriftKey::new(&check.name, &r.logical_id, ""),
-                "deleted".to_string(),
+            out.push(Observed {
+                key: DriftKey::new(&check.name, &r.logical_id, ""),
+                hash: "deleted".to_string(),
                 actor,
-            ));
+                shown: format!("{} ", r.logical_id),
+            });
             continue;
         }
         for d in r.differences.iter().filter(|d| d.ignored_by.is_none()) {
             let value = d.actual.as_ref().map(|v| v.to_json()).unwrap_or_default();
-            out.push((
-                DriftKey::new(&check.name, &r.logical_id, d.property_path.to_string()),
-                digest(&value),
-                actor.clone(),
-            ));
+            out.push(Observed {
+                key: DriftKey::new(&check.name, &r.logical_id, loop_path(&r.type_name, d)),
+                hash: digest(&value),
+                actor: actor.clone(),
+                shown: format!("{} {}", r.logical_id, d.property_path),
+            });
         }
     }
     out
+}
+
+/// The state key of `logical_id`'s drift at `path`, as [`drift_keys`] makes it.
+fn drift_key(check: &StackCheck, logical_id: &str, path: &PropertyPath) -> DriftKey {
+    let found = check
+        .drift
+        .iter()
+        .filter(|r| r.logical_id == logical_id)
+        .find_map(|r| {
+            let d = r.differences.iter().find(|d| d.property_path == *path)?;
+            Some(loop_path(&r.type_name, d))
+        });
+    DriftKey::new(
+        &check.name,
+        logical_id,
+        found.unwrap_or_else(|| path.to_string()),
+    )
 }
 
 /// Whether the revert runbook is installed where the stack lives, asked
@@ -315,52 +338,61 @@ async fn sync_stack(
         let mut st = store.lock().unwrap_or_else(|p| p.into_inner());
         // A dry run reads the state but writes nothing anywhere.
         if check.error.is_none() && !opts.apply {
-            for (key, _, _) in &keys {
-                if let Ok(Some(age)) = st.age(key, now) {
-                    ages.insert(
-                        format!("{} {}", key.logical_id, key.property_path),
-                        age.as_secs(),
-                    );
+            for o in &keys {
+                if let Ok(Some(age)) = st.age(&o.key, now) {
+                    ages.insert(o.shown.clone(), age.as_secs());
                 }
                 if let Ok(drifts) = st.open_drifts(&check.name)
-                    && let Some(r) = drifts.iter().find(|r| r.key == *key)
+                    && let Some(r) = drifts.iter().find(|r| r.key == o.key)
                 {
-                    epochs.insert(key.logical_id.clone(), check::rfc3339(r.first_seen));
+                    epochs.insert(o.key.logical_id.clone(), check::rfc3339(r.first_seen));
                 }
             }
         }
         if check.error.is_none() && opts.apply {
-            for (key, hash, actor) in &keys {
-                match st.observe(key, hash, now) {
+            for o in &keys {
+                match st.observe(&o.key, &o.hash, now) {
                     Ok(obs) => {
-                        let epoch = epochs.entry(key.logical_id.clone()).or_default();
+                        let epoch = epochs.entry(o.key.logical_id.clone()).or_default();
                         let seen = check::rfc3339(obs.first_seen);
                         if seen > *epoch {
                             *epoch = seen;
                         }
                         ages.insert(
-                            format!("{} {}", key.logical_id, key.property_path),
+                            o.shown.clone(),
                             now.duration_since(obs.first_seen)
                                 .unwrap_or_default()
                                 .as_secs(),
                         );
                         if obs.reappeared_after_revert
                             && let Err(e) =
-                                st.record_flip_flop(key, actor.as_deref(), limits.window, now)
+                                st.record_flip_flop(&o.key, o.actor.as_deref(), limits.window, now)
                         {
-                            tracing::warn!(key = %key, error = %e, "cannot record a flip-flop");
+                            tracing::warn!(key = %o.key, error = %e, "cannot record a flip-flop");
                         }
                     }
-                    Err(e) => tracing::warn!(key = %key, error = %e, "cannot record drift"),
+                    Err(e) => tracing::warn!(key = %o.key, error = %e, "cannot record drift"),
                 }
             }
-            let present: Vec<DriftKey> = keys.iter().map(|(k, _, _)| k.clone()).collect();
+            let present: Vec<DriftKey> = keys.iter().map(|o| o.key.clone()).collect();
             if let Err(e) = st.resolve_absent(&check.name, &present, now, None) {
                 tracing::warn!(stack = %check.name, error = %e, "cannot record resolved drift");
             }
         }
         policy.decide(check, &StoreHistory { store: &st, policy }, now)
     };
+    for d in decisions
+        .decisions
+        .iter()
+        .filter(|d| d.limit_overridden.is_some())
+    {
+        tracing::warn!(
+            stack = %check.name,
+            logical_id = %d.logical_id,
+            "a guard violation is reverted although loop protection would stop it: {}",
+            d.reason
+        );
+    }
 
     let runbook = runbook(snapshot, aws, check, &decisions, calls).await;
     let plan = plan::build(

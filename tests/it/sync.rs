@@ -279,7 +279,9 @@ fn a_change_that_would_replace_a_resource_is_refused_and_counts_as_a_failure() {
 fn a_flip_flop_stops_after_the_limit_and_names_the_competing_actor() {
     let s = scenario_with(None);
     let dir = s.repo.path();
-    for round in 0..2 {
+    // After the seeded SSH rule, a harmless rule (a guard violation would
+    // be reverted whatever the limits say).
+    for round in 0..3 {
         let (out, _, code) = driftsync_as(
             &s.account,
             dir,
@@ -291,7 +293,7 @@ fn a_flip_flop_stops_after_the_limit_and_names_the_competing_actor() {
             "applied",
             "round {round}: {out}"
         );
-        open_ssh(&s.account, &s.group_id); // someone keeps putting it back
+        allow(&s.account, &s.group_id, 80, "10.1.0.0/16"); // someone keeps putting it back
     }
     let (out, _, code) = driftsync_as(
         &s.account,
@@ -840,4 +842,66 @@ fn a_deploy_rolled_back_out_of_band_is_deployed_again_because_aws_decides_not_th
     assert_eq!(visibility_timeout(&s.account), "120");
     let (out, _, code) = driftsync_as(&s.account, dir, &["check", "--stack", "events"]);
     assert_eq!(code, 0, "{out}");
+}
+
+fn allow(account: &Account, group_id: &str, port: i64, cidr: &str) {
+    emulator().boto3(account, "ec2", "authorize_security_group_ingress", json!({
+        "GroupId": group_id,
+        "IpPermissions": [{"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": cidr}]}],
+    }));
+}
+
+#[test]
+fn ssh_opened_where_harmless_rules_were_reverted_is_reverted_and_nothing_stops_a_guard_revert() {
+    let config = example("infra/driftsync.yaml").replace(
+        "policy:\n  default: report\n",
+        "policy:\n  default: report\n  limits: {max_reverts: 10}\n",
+    );
+    let s = scenario_with(Some(&config));
+    let dir = s.repo.path();
+    let sync = || {
+        let (out, err, code) = driftsync_as(
+            &s.account,
+            dir,
+            &["sync", "--stack", "web-sg", "--apply", "-o", "json"],
+        );
+        assert_eq!(code, 2, "{out}\n{err}");
+        json_of(&out)["stacks"][0].clone()
+    };
+    // The seeded SSH rule, then two harmless rules, each added at the list
+    // position the last one held and reverted.
+    sync();
+    for (port, cidr) in [(80, "10.1.0.0/16"), (8080, "10.2.0.0/16")] {
+        allow(&s.account, &s.group_id, port, cidr);
+        let stack = sync();
+        assert_eq!(stack["outcomes"][0]["result"], "applied", "{stack}");
+        assert_eq!(ingress(&s.account, &s.group_id), https_only());
+    }
+    // Not "the same element coming back" a third time: SSH is reverted.
+    open_ssh(&s.account, &s.group_id);
+    let stack = sync();
+    assert_eq!(stack["decisions"][0]["blocked_by"], Value::Null, "{stack}");
+    assert_eq!(stack["decisions"][0]["limit_overridden"], Value::Null);
+    assert_eq!(ingress(&s.account, &s.group_id), https_only());
+
+    // SSH itself keeps coming back: loop protection would stop any other
+    // revert on the second flip-flop, but never a guard violation's; the
+    // plan says so loudly.
+    for overridden in [Value::Null, json!("flip_flop")] {
+        open_ssh(&s.account, &s.group_id);
+        let stack = sync();
+        assert_eq!(
+            stack["decisions"][0]["limit_overridden"], overridden,
+            "{stack}"
+        );
+        assert_eq!(stack["outcomes"][0]["result"], "applied", "{stack}");
+        assert_eq!(ingress(&s.account, &s.group_id), https_only());
+    }
+    open_ssh(&s.account, &s.group_id);
+    let (out, _, code) = driftsync_as(&s.account, dir, &["plan", "--stack", "web-sg"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("WARNING: loop protection (flip_flop) would stop this revert"),
+        "{out}"
+    );
 }

@@ -464,7 +464,8 @@ fn decisions_serialise_in_the_documented_plan_shape() {
                 "reason": "pipeline-owned",
                 "rule": {"kind": "rule", "scope": "global", "index": 0, "file": "driftsync.yaml", "line": 8, "column": 7},
                 "guard_violations": [], "tolerated_until": null, "tolerated_remaining_secs": null,
-                "allow_replacement": false, "blocked": null, "blocked_by": null
+                "allow_replacement": false, "blocked": null, "blocked_by": null,
+                "limit_overridden": null
             }],
             "revert_via": "auto",
             "limits": {"max_reverts": 3, "window": "1h", "flip_flops": 2, "failures_to_open": 3, "cooldown": "30m"},

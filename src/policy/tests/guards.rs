@@ -64,17 +64,6 @@ fn a_guard_violation_is_never_ignored_nor_tolerated_under_break_glass() {
     );
     assert_eq!(only(&d).action, Action::Revert);
     assert_eq!(only(&d).tolerated_until, None);
-    // Limits still apply: a guard cannot make driftsync loop.
-    let history = MemoryHistory {
-        circuits: vec![("web-sg".into(), now() + Duration::from_secs(60))],
-        ..MemoryHistory::default()
-    };
-    let d = p.decide(
-        &stack("web-sg", vec![open_ssh(json!([]))], vec![]),
-        &history,
-        now(),
-    );
-    assert_eq!(only(&d).blocked_by, Some(LimitKind::CircuitOpen));
 }
 
 #[test]
@@ -314,4 +303,47 @@ fn nesting_at_the_limit_is_handed_to_guard_on_a_test_threads_small_stack() {
     );
     // Parses or is refused by Guard itself; either way, no overflow.
     let _ = check_guard("limit.guard", &text);
+}
+
+#[test]
+fn nothing_stops_a_guard_violations_revert_and_the_override_is_said_loudly() {
+    let p = guarded("policy: {default: revert}\n");
+    let element = crate::drift::loop_path(
+        "AWS::EC2::SecurityGroup",
+        &open_ssh(json!([])).differences[0],
+    );
+    // The open SSH rule "came back" twice and the circuit is open: any other
+    // revert would be blocked.
+    let flip = (
+        "web-sg".to_string(),
+        "WebSg".to_string(),
+        element,
+        now() - Duration::from_secs(60),
+        Some("mallory".to_string()),
+    );
+    for history in [
+        MemoryHistory {
+            flips: vec![flip.clone(), flip.clone()],
+            ..MemoryHistory::default()
+        },
+        MemoryHistory {
+            circuits: vec![("web-sg".into(), now() + Duration::from_secs(600))],
+            ..MemoryHistory::default()
+        },
+    ] {
+        let d = p.decide(
+            &stack("web-sg", vec![open_ssh(json!([]))], vec![]),
+            &history,
+            now(),
+        );
+        let d = only(&d);
+        assert_eq!((d.action, d.blocked_by), (Action::Revert, None), "{d:?}");
+        assert!(d.is_actionable());
+        assert!(d.limit_overridden.is_some());
+        assert!(
+            d.reason.contains("a guard violation is never left open"),
+            "{}",
+            d.reason
+        );
+    }
 }
