@@ -38,3 +38,4 @@ pub mod source;
 pub mod store;
 pub mod sync;
 pub mod template;
+pub mod trust;

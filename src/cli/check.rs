@@ -56,6 +56,7 @@ pub struct CheckArgs {
 pub(super) fn run(g: &GlobalArgs, args: &CheckArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     let source = open_source(g)?;
     let revision = source.resolve(g.rev.as_deref())?;
+    super::verify_revision(g, &source, &revision, false)?;
     let snapshot = load::load(&source, &revision, &g.config)?;
     if let Some(unknown) = args
         .stacks

@@ -86,6 +86,18 @@ pub struct GlobalArgs {
     /// Where driftsync keeps its state (drift history, actions, the audit log).
     #[arg(long, global = true, env = "DRIFTSYNC_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<std::path::PathBuf>,
+    /// Trusted keys: `sync --apply` acts only on a revision whose commit is
+    /// signed by one of them; `check` and `plan` say when it is not. An SSH
+    /// allowed-signers file or an armored OpenPGP keyring (repeat, or
+    /// separate with commas).
+    #[arg(
+        long,
+        global = true,
+        env = "DRIFTSYNC_VERIFY_COMMITS",
+        value_name = "KEYS",
+        value_delimiter = ','
+    )]
+    pub verify_commits: Vec<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -163,6 +175,38 @@ fn only_human_or_json(g: &GlobalArgs, command: &str) -> anyhow::Result<()> {
 }
 
 /// Opens the repository named by the global flags.
+/// With `--verify-commits`, whether the revision's commit is signed by a
+/// trusted key. When `enforce` (a run that changes AWS), an untrusted
+/// revision is an error; otherwise it is reported and the run goes on.
+pub(crate) fn verify_revision(
+    g: &GlobalArgs,
+    source: &Source,
+    revision: &crate::source::Revision,
+    enforce: bool,
+) -> anyhow::Result<()> {
+    if g.verify_commits.is_empty() {
+        return Ok(());
+    }
+    let keys = crate::trust::TrustedKeys::load(&g.verify_commits)?;
+    let signature = source.signature(revision)?;
+    let (sig, signed) = match &signature {
+        Some(s) => (Some(s.signature.as_slice()), s.signed.as_slice()),
+        None => (None, &[][..]),
+    };
+    match keys.verify(&revision.sha, sig, signed, std::time::SystemTime::now()) {
+        Ok(signer) => {
+            tracing::info!(revision = %revision.short(), %signer, "the revision's commit is signed by a trusted key");
+            Ok(())
+        }
+        Err(e) if enforce => Err(anyhow::Error::new(e)
+            .context("refusing to act on an unverified revision (--verify-commits)")),
+        Err(e) => {
+            tracing::warn!("{e}; sync --apply would refuse this revision");
+            Ok(())
+        }
+    }
+}
+
 pub(crate) fn open_source(g: &GlobalArgs) -> anyhow::Result<Source> {
     let opts = SourceOptions {
         branch: g.branch.clone(),

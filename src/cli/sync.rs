@@ -67,6 +67,7 @@ pub(super) fn run(
     }
     let source = open_source(g)?;
     let revision = source.resolve(g.rev.as_deref())?;
+    super::verify_revision(g, &source, &revision, apply)?;
     let snapshot = load::load(&source, &revision, &g.config)?;
     if let Some(unknown) = args
         .stacks

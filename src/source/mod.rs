@@ -40,6 +40,15 @@ impl Revision {
     }
 }
 
+/// A commit's signature and the bytes it signs.
+#[derive(Debug, Clone)]
+pub struct CommitSignature {
+    /// The `gpgsig` header's value (armored).
+    pub signature: Vec<u8>,
+    /// The commit object without that header.
+    pub signed: Vec<u8>,
+}
+
 /// How to reach the repository.
 #[derive(Debug, Clone, Default)]
 pub struct SourceOptions {
@@ -268,6 +277,24 @@ impl Source {
                 .to_string(),
             tree: commit.tree_id(),
         })
+    }
+
+    /// The revision's commit signature (git's `gpgsig` header) and the
+    /// bytes it signs, or `None` for an unsigned commit. Judging it is the
+    /// `trust` module's business.
+    ///
+    /// # Errors
+    /// A repository read failure.
+    pub fn signature(&self, rev: &Revision) -> Result<Option<CommitSignature>, SourceError> {
+        let oid = Oid::from_str(&rev.sha).map_err(git_err)?;
+        match self.repo.extract_signature(&oid, None) {
+            Ok((sig, signed)) => Ok(Some(CommitSignature {
+                signature: sig.to_vec(),
+                signed: signed.to_vec(),
+            })),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(git_err(e)),
+        }
     }
 
     /// Reads a file from a revision, following symlinks that stay inside

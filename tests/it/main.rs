@@ -20,4 +20,5 @@ mod support;
 mod sync;
 mod testbed;
 mod usage;
+mod verify_commits;
 mod version;
