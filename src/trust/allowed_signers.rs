@@ -144,42 +144,30 @@ fn is_key_type(token: &str) -> bool {
 
 /// Splits a line on whitespace outside double quotes.
 fn tokenize(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    for c in line.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                current.push(c);
-            }
-            c if c.is_whitespace() && !quoted => {
-                if !current.is_empty() {
-                    out.push(std::mem::take(&mut current));
-                }
-            }
-            c => current.push(c),
-        }
-    }
-    if !current.is_empty() {
-        out.push(current);
-    }
-    out
+    split_unquoted(line, char::is_whitespace)
+        .into_iter()
+        .filter(|t| !t.is_empty())
+        .collect()
 }
 
 /// Splits `a="x,y",b` on commas outside quotes.
 fn split_options(options: &str) -> Vec<String> {
+    split_unquoted(options, |c| c == ',')
+}
+
+/// Splits `text` at each separator outside double quotes (kept in the parts).
+fn split_unquoted(text: &str, is_separator: impl Fn(char) -> bool) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     let mut quoted = false;
-    for c in options.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                current.push(c);
-            }
-            ',' if !quoted => out.push(std::mem::take(&mut current)),
-            c => current.push(c),
+    for c in text.chars() {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        if is_separator(c) && !quoted {
+            out.push(std::mem::take(&mut current));
+        } else {
+            current.push(c);
         }
     }
     out.push(current);
@@ -205,4 +193,32 @@ fn time(text: &str) -> Result<SystemTime, String> {
         part(12, 14)
     );
     humantime::parse_rfc3339(&rfc).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_options_and_times_parse_as_ssh_keygen_writes_them() {
+        assert_eq!(
+            tokenize(r#"a@x namespaces="git,file" ssh-ed25519 AAAA c"#),
+            [
+                "a@x",
+                r#"namespaces="git,file""#,
+                "ssh-ed25519",
+                "AAAA",
+                "c"
+            ]
+        );
+        assert_eq!(
+            split_options(r#"namespaces="git,file",valid-before=20300101"#),
+            [r#"namespaces="git,file""#, "valid-before=20300101"]
+        );
+        let t = |s| time(s).map(|t| humantime::format_rfc3339_seconds(t).to_string());
+        assert_eq!(t("20300101").unwrap(), "2030-01-01T00:00:00Z");
+        assert_eq!(t("203001021530Z").unwrap(), "2030-01-02T15:30:00Z");
+        assert!(t("2030-01-01").is_err());
+        assert!(t("20301301").is_err());
+    }
 }
