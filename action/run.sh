@@ -61,6 +61,12 @@ fi
 
 dir="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/driftsync"
 mkdir -p "$dir"
+# Trusted keys come from the workflow (a variable or secret), written to a
+# file outside the checkout: the repository cannot vouch for itself.
+if [ -n "${INPUT_TRUSTED_KEYS:-}" ]; then
+  printf '%s\n' "$INPUT_TRUSTED_KEYS" >"$dir/trusted-keys"
+  export DRIFTSYNC_VERIFY_COMMITS="$dir/trusted-keys"
+fi
 report="$dir/report.$ext"
 sarif="$dir/driftsync.sarif"
 if [ "$command" != codify ]; then

@@ -279,3 +279,39 @@ fn install_uses_a_driftsync_of_the_wanted_version_already_there_then_the_tool_ca
         "{text}"
     );
 }
+
+#[test]
+fn with_trusted_keys_sync_refuses_an_unsigned_revision_and_says_why() {
+    let s = scenario_with(None);
+    let temp = tempfile::tempdir().unwrap();
+    let key = temp.path().join("key");
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let run = action(
+        &s,
+        temp.path(),
+        &[
+            ("command", "sync"),
+            ("apply", "true"),
+            ("trusted-keys", &format!("ops@example.com {public}")),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("is not signed"), "{}", run.stdout);
+    let group = crate::support::emulator::emulator().boto3(
+        &s.account,
+        "ec2",
+        "describe_security_groups",
+        serde_json::json!({"GroupIds": [s.group_id]}),
+    );
+    let rules = group["SecurityGroups"][0]["IpPermissions"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(rules, 2, "nothing was reverted");
+}
