@@ -61,6 +61,9 @@ pub enum Step {
         resources: Vec<String>,
         allow_replacement: bool,
     },
+    /// Create the stack, not deployed yet, from the committed template and
+    /// parameters with a CREATE change set (`create: true`).
+    Create { change_set: String },
     /// Deploy the committed template and parameters with a change set.
     Deploy {
         change_set: String,
@@ -139,7 +142,10 @@ impl Step {
     pub fn changes_aws(&self) -> bool {
         matches!(
             self,
-            Step::RevertProperties { .. } | Step::RevertDrift { .. } | Step::Deploy { .. }
+            Step::RevertProperties { .. }
+                | Step::RevertDrift { .. }
+                | Step::Deploy { .. }
+                | Step::Create { .. }
         )
     }
 }
@@ -175,6 +181,14 @@ pub fn build(
     // An open circuit has blocked every decision but a guard violation's
     // revert, which nothing stops.
     if check.error.is_some() {
+        return plan;
+    }
+    if check.status == CheckStatus::NotDeployed {
+        if decisions.create && !decisions.circuit_open {
+            plan.steps.push(Step::Create {
+                change_set: change_set_name("create", &[&check.name, revision]),
+            });
+        }
         return plan;
     }
     let schema = SchemaFacts::embedded();

@@ -104,7 +104,7 @@ pub(super) fn run(g: &GlobalArgs, args: &BootstrapArgs, out: &mut Out) -> anyhow
             let outcome = if exists {
                 run_change_set(&clients, &req, &|_| {}, &calls).await?
             } else {
-                crate::remediate::changeset::create_stack(&clients, &req, &calls).await?
+                crate::remediate::changeset::create_stack(&clients, &req, &|_| {}, &calls).await?
             };
             let line = match &outcome {
                 ChangeSetOutcome::Applied { stack_status, .. } => {

@@ -22,6 +22,7 @@ use crate::source;
 pub struct PolicySettings {
     pub default: Option<Action>,
     pub allow_replacement: Option<bool>,
+    pub create: Option<bool>,
     pub revert_via: Option<RevertVia>,
     pub limits: LimitSettings,
     pub break_glass_tag: Option<String>,
@@ -189,6 +190,7 @@ pub(super) fn compile(raw: &RawPolicy, place: &Place<'_>) -> Result<PolicySettin
     Ok(PolicySettings {
         default: raw.default,
         allow_replacement: raw.allow_replacement,
+        create: raw.create,
         revert_via: raw.revert.as_ref().and_then(|r| r.via),
         limits,
         break_glass_tag: tag,

@@ -99,6 +99,10 @@ pub struct RawPolicy {
     /// Allow a change set or revert that would replace a resource. Without
     /// it, such a change is refused and explained.
     pub allow_replacement: Option<bool>,
+    /// Create a stack that is in the config but not deployed (`sync --apply`,
+    /// through a CREATE change set). Without it, such a stack is reported
+    /// as not deployed and left alone.
+    pub create: Option<bool>,
     /// How property-level reverts are made.
     pub revert: Option<RawRevert>,
     /// Loop protection: how often driftsync may act before it stops.

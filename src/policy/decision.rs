@@ -18,6 +18,8 @@ pub struct StackDecisions {
     pub stack: String,
     pub decisions: Vec<Decision>,
     pub revert_via: RevertVia,
+    /// `create: true`: a stack that is not deployed is created.
+    pub create: bool,
     pub limits: Limits,
     /// The stack's circuit breaker is open: no revert or re-apply runs.
     pub circuit_open: bool,

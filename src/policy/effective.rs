@@ -11,6 +11,7 @@ pub(super) struct Effective<'a> {
     pub rules: Vec<(Scope, &'a PolicyRule)>,
     pub default: (Action, RuleRef),
     pub allow_replacement: bool,
+    pub create: bool,
     pub revert_via: RevertVia,
     pub limits: Limits,
     pub tag: &'a str,
@@ -53,6 +54,7 @@ impl Policy {
                 .and_then(|s| s.allow_replacement)
                 .or(g.allow_replacement)
                 .unwrap_or(false),
+            create: own.and_then(|s| s.create).or(g.create).unwrap_or(false),
             revert_via: own
                 .and_then(|s| s.revert_via)
                 .or(g.revert_via)

@@ -172,6 +172,7 @@ impl Policy {
             stack: stack.name.clone(),
             decisions,
             revert_via: eff.revert_via,
+            create: eff.create,
             limits: eff.limits,
             circuit_open,
         }

@@ -375,6 +375,7 @@ pub fn change_set_name(kind: &str, parts: &[&str]) -> String {
 pub async fn create_stack(
     clients: &Clients,
     req: &ChangeSetRequest,
+    on_event: &(dyn Fn(&StackEvent) + Sync),
     calls: &Calls,
 ) -> Result<ChangeSetOutcome, RemediateError> {
     let ChangeSetKind::Deploy {
@@ -415,7 +416,7 @@ pub async fn create_stack(
     }
     let deadline = tokio::time::Instant::now() + req.timeout;
     let (status, reason) =
-        super::events::wait_for_stack(clients, &req.stack, &req.name, deadline, &|_| {}, calls)
+        super::events::wait_for_stack(clients, &req.stack, &req.name, deadline, on_event, calls)
             .await?;
     Ok(if status == "CREATE_COMPLETE" {
         ChangeSetOutcome::Applied {

@@ -54,6 +54,9 @@ pub fn step_text(step: &Step) -> String {
             "revert drift of {} with change set {change_set} (REVERT_DRIFT)",
             resources.join(", ")
         ),
+        Step::Create { change_set } => {
+            format!("create the stack from the committed template ({change_set})")
+        }
         Step::Deploy {
             change_set,
             changes,

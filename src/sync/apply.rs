@@ -210,6 +210,7 @@ fn step_action(step: &Step) -> &'static str {
         Step::RevertProperties { .. } => "revert",
         Step::RevertDrift { .. } => "revert_drift",
         Step::Deploy { .. } => "deploy",
+        Step::Create { .. } => "create",
         Step::Codify { .. } => "codify",
         Step::Refused { .. } => "refuse",
     }
@@ -242,7 +243,7 @@ fn subject(step: &Step) -> (Option<&str>, Option<String>) {
             Some(logical_id),
             property_path.as_ref().map(|p| p.to_string()),
         ),
-        Step::RevertDrift { .. } | Step::Deploy { .. } => (None, None),
+        Step::RevertDrift { .. } | Step::Deploy { .. } | Step::Create { .. } => (None, None),
     }
 }
 
@@ -273,6 +274,7 @@ fn intent(step: &Step, stack: &str, revision: &str) -> Option<ActionIntent> {
         Step::Deploy { change_set, .. } => {
             (change_set.clone(), String::new(), String::new(), "deploy")
         }
+        Step::Create { change_set } => (change_set.clone(), String::new(), String::new(), "create"),
         _ => return None,
     };
     Some(ActionIntent {
@@ -378,7 +380,8 @@ fn for_attempt(step: &Step, attempt: u32) -> Step {
             }
             | Step::Deploy {
                 change_set: name, ..
-            } => name.push_str(&format!("-{attempt}")),
+            }
+            | Step::Create { change_set: name } => name.push_str(&format!("-{attempt}")),
             Step::Codify { .. } | Step::Refused { .. } => {}
         }
     }
@@ -458,7 +461,7 @@ async fn execute(
                 *allow_replacement,
                 opts,
             );
-            let mut o = run_change_set(clients, &req, index, calls).await;
+            let mut o = run_change_set(clients, &req, index, calls, false).await;
             if o.result == StepResult::Applied {
                 let t = Instant::now();
                 let mut all = true;
@@ -475,28 +478,53 @@ async fn execute(
             allow_replacement,
             ..
         } => {
-            let (Some(text), Some(inputs)) = (&state.template_text, &state.inputs) else {
-                return StepOutcome::new(
-                    index,
-                    StepResult::Failed,
-                    Some("the committed template did not load".into()),
-                );
-            };
-            let kind = ChangeSetKind::Deploy {
-                template_body: text.clone(),
-                parameters: inputs
-                    .parameters
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-            };
-            let req = change_set_request(state, change_set, kind, *allow_replacement, opts);
-            run_change_set(clients, &req, index, calls).await
+            let ctx = (index, opts, calls);
+            deploy(clients, state, change_set, *allow_replacement, false, ctx).await
+        }
+        Step::Create { change_set } => {
+            deploy(
+                clients,
+                state,
+                change_set,
+                false,
+                true,
+                (index, opts, calls),
+            )
+            .await
         }
         Step::Codify { .. } | Step::Refused { .. } => {
             StepOutcome::new(index, StepResult::Deferred, None)
         }
     }
+}
+
+/// Deploys the committed template and parameters: a change set, or for a
+/// stack not deployed yet (`new_stack`), a create.
+async fn deploy(
+    clients: &Clients,
+    state: &StackState,
+    change_set: &str,
+    allow_replacement: bool,
+    new_stack: bool,
+    (index, opts, calls): (usize, &SyncOptions, &Calls),
+) -> StepOutcome {
+    let (Some(text), Some(inputs)) = (&state.template_text, &state.inputs) else {
+        return StepOutcome::new(
+            index,
+            StepResult::Failed,
+            Some("the committed template did not load".into()),
+        );
+    };
+    let kind = ChangeSetKind::Deploy {
+        template_body: text.clone(),
+        parameters: inputs
+            .parameters
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    };
+    let req = change_set_request(state, change_set, kind, allow_replacement, opts);
+    run_change_set(clients, &req, index, calls, new_stack).await
 }
 
 fn change_set_request(
@@ -527,11 +555,14 @@ fn change_set_request(
     }
 }
 
+/// Runs a change set (or, for a stack not deployed yet, a create) and
+/// streams its events into the outcome.
 async fn run_change_set(
     clients: &Clients,
     req: &ChangeSetRequest,
     index: usize,
     calls: &Calls,
+    new_stack: bool,
 ) -> StepOutcome {
     let events = Mutex::new(Vec::new());
     let on_event = |e: &StackEvent| {
@@ -541,7 +572,11 @@ async fn run_change_set(
             .unwrap_or_else(|p| p.into_inner())
             .push(e.clone());
     };
-    let result = remediate::run_change_set(clients, req, &on_event, calls).await;
+    let result = if new_stack {
+        remediate::changeset::create_stack(clients, req, &on_event, calls).await
+    } else {
+        remediate::run_change_set(clients, req, &on_event, calls).await
+    };
     let mut o = match result {
         Ok(ChangeSetOutcome::Applied { .. }) => StepOutcome::new(index, StepResult::Applied, None),
         Ok(ChangeSetOutcome::NoChanges { .. }) => StepOutcome::new(

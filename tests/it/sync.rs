@@ -905,3 +905,64 @@ fn ssh_opened_where_harmless_rules_were_reverted_is_reverted_and_nothing_stops_a
         "{out}"
     );
 }
+
+#[test]
+fn a_stack_in_the_config_but_not_deployed_is_created_only_with_create_true() {
+    let account = emulator().new_account();
+    let repo = crate::support::TestRepo::new();
+    let template = "Resources:\n  Flag:\n    Type: AWS::SSM::Parameter\n    Properties:\n      Name: /new/flag\n      Type: String\n      Value: !Ref Value\nParameters:\n  Value: {Type: String}\n";
+    let config = |policy: &str| {
+        format!(
+            "version: 1\ndefaults: {{region: us-east-1}}\nstacks:\n  - name: fresh\n    template: fresh.yaml\n    parameters: {{Value: on}}\n    tags: {{team: platform}}\n{policy}"
+        )
+    };
+    repo.write("fresh.yaml", template);
+    repo.write("driftsync.yaml", &config(""));
+    repo.commit("a new stack");
+    let dir = repo.path();
+
+    // Without create: reported, left alone.
+    let (out, err, code) = driftsync_as(&account, dir, &["sync", "--apply", "-o", "json"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let r = json_of(&out);
+    assert_eq!(r["stacks"][0]["status"], "NOT_DEPLOYED", "{out}");
+    assert_eq!(r["stacks"][0]["steps"], json!([]), "{out}");
+
+    repo.write("driftsync.yaml", &config("policy:\n  create: true\n"));
+    repo.commit("create it");
+    let (out, err, code) = driftsync_as(&account, dir, &["plan"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        out.contains("create the stack from the committed template"),
+        "{out}"
+    );
+    let (out, err, code) = driftsync_as(&account, dir, &["sync", "--apply", "-o", "json"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    let r = json_of(&out);
+    assert_eq!(r["stacks"][0]["steps"][0]["step"], "create", "{out}");
+    assert_eq!(r["stacks"][0]["outcomes"][0]["result"], "applied", "{out}");
+    assert!(
+        r["stacks"][0]["outcomes"][0]["events"]
+            .as_array()
+            .is_some_and(|e| !e.is_empty()),
+        "the stack's events are followed: {out}"
+    );
+    let stack = emulator().boto3(
+        &account,
+        "cloudformation",
+        "describe_stacks",
+        json!({"StackName": "fresh"}),
+    );
+    assert_eq!(stack["Stacks"][0]["StackStatus"], "CREATE_COMPLETE");
+    assert_eq!(stack["Stacks"][0]["Tags"][0]["Key"], "team", "{stack}");
+    let v = emulator().boto3(
+        &account,
+        "ssm",
+        "get_parameter",
+        json!({"Name": "/new/flag"}),
+    );
+    assert_eq!(v["Parameter"]["Value"], "on");
+
+    let (out, err, code) = driftsync_as(&account, dir, &["sync", "--apply"]);
+    assert_eq!(code, 0, "in sync now: {out}\n{err}");
+}

@@ -468,6 +468,7 @@ fn decisions_serialise_in_the_documented_plan_shape() {
                 "limit_overridden": null
             }],
             "revert_via": "auto",
+            "create": false,
             "limits": {"max_reverts": 3, "window": "1h", "flip_flops": 2, "failures_to_open": 3, "cooldown": "30m"},
             "circuit_open": false
         })
