@@ -38,7 +38,11 @@ if [ -n "$target" ] && [ -n "$repo" ]; then
   url="${GITHUB_SERVER_URL:-https://github.com}/$repo/releases/download/v$version/$name"
   tmp="$(mktemp -d)"
   if curl -fsSL --retry 3 -o "$tmp/$name" "$url" && curl -fsSL --retry 3 -o "$tmp/$name.sha256" "$url.sha256"; then
-    (cd "$tmp" && echo "$(cut -d' ' -f1 <"$name.sha256")  $name" | sha256sum --check --quiet)
+    if ! (cd "$tmp" && echo "$(cut -d' ' -f1 <"$name.sha256")  $name" | sha256sum --check --quiet); then
+      rm -rf "$tmp"
+      echo "::error title=driftsync::$name does not match its published sha256 ($url.sha256); refusing it"
+      exit 1
+    fi
     tar -xzf "$tmp/$name" -C "$dir" driftsync
     rm -rf "$tmp"
     echo "$dir" >>"$GITHUB_PATH"; found "release binary for $target"; exit 0

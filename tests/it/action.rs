@@ -315,3 +315,115 @@ fn with_trusted_keys_sync_refuses_an_unsigned_revision_and_says_why() {
         .len();
     assert_eq!(rules, 2, "nothing was reverted");
 }
+
+/// A local web server for `dir`, as GitHub's release downloads: its base URL.
+fn serve(dir: &Path) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
+#[test]
+fn install_fetches_the_release_binary_checks_its_sha256_and_refuses_a_tampered_one() {
+    let target = match std::env::consts::ARCH {
+        "x86_64" => "x86_64-unknown-linux-gnu",
+        "aarch64" => "aarch64-unknown-linux-gnu",
+        _ => return,
+    };
+    let temp = tempfile::tempdir().unwrap();
+    let release = temp
+        .path()
+        .join("srv/acme/driftsync/releases/download/v7.7.7");
+    std::fs::create_dir_all(&release).unwrap();
+    let staging = temp.path().join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_driftsync"), staging.join("driftsync")).unwrap();
+    let name = format!("driftsync-7.7.7-{target}.tar.gz");
+    let tarball = release.join(&name);
+    let ok = Command::new("tar")
+        .arg("-czf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&staging)
+        .arg("driftsync")
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let sum = Command::new("sha256sum")
+        .arg(&name)
+        .current_dir(&release)
+        .output()
+        .unwrap();
+    std::fs::write(release.join(format!("{name}.sha256")), &sum.stdout).unwrap();
+    let (mut server, url) = serve(&temp.path().join("srv"));
+
+    let github_path = temp.path().join("github_path");
+    let cache = temp.path().join("tool-cache");
+    let server_url = std::path::PathBuf::from(&url);
+    let env = [
+        ("GITHUB_PATH", github_path.as_path()),
+        ("RUNNER_TOOL_CACHE", cache.as_path()),
+        ("GITHUB_SERVER_URL", server_url.as_path()),
+        ("ACTION_REPOSITORY", Path::new("acme/driftsync")),
+    ];
+
+    // A tarball that is not the one whose sha256 was published.
+    let good = std::fs::read(&tarball).unwrap();
+    let mut bad = good.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 0xff;
+    std::fs::write(&tarball, &bad).unwrap();
+    let (code, text) = install(&env, "7.7.7");
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains(&format!(
+            "::error title=driftsync::{name} does not match its published sha256"
+        )),
+        "{text}"
+    );
+    let installed = cache.join("driftsync/7.7.7/bin/driftsync");
+    assert!(!installed.exists(), "nothing installed");
+
+    // The real one: checked, unpacked into the tool cache, on the PATH.
+    std::fs::write(&tarball, &good).unwrap();
+    let (code, text) = install(&env, "7.7.7");
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains(&format!("driftsync 7.7.7: release binary for {target}")),
+        "{text}"
+    );
+    assert!(installed.exists());
+
+    // The second time, the tool cache: no download (the server is gone).
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let (code, text) = install(&env, "7.7.7");
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("driftsync 7.7.7: from the tool cache"),
+        "{text}"
+    );
+}
