@@ -5,6 +5,9 @@ and UsePreviousTemplate with every parameter UsePreviousValue is accepted (moto
 refuses it as "No updates are to be performed."). moto is then handed explicit
 values, or none when they are the deployed ones.
 
+DescribeStacks masks every NoEcho parameter's value as "****" (moto compared the
+value, not the key, with its NoEcho keys, so it never masked).
+
 Not emulated: an update whose only change is a parameter value does not
 re-resolve resource properties that use it (the stack's parameters change)."""
 
@@ -22,6 +25,18 @@ from .protocol import ServiceError
 from .registry import Context
 
 MEMBER = re.compile(r"Parameters\.member\.\d+\.")
+MASK = "****"
+
+
+def _parameter_list(self: Stack) -> list[dict[str, Any]]:
+    """The stack's parameters as DescribeStacks returns them: NoEcho values masked."""
+    declared = self.template_dict.get("Parameters") or {}
+    return [{"ParameterKey": k,
+             "ParameterValue": MASK if str((declared.get(k) or {}).get("NoEcho", "")).lower() == "true" else v}
+            for k, v in self.resource_map.resolved_parameters.items()]
+
+
+Stack.parameter_list = property(_parameter_list)  # type: ignore[assignment]
 
 
 def _declared(stack: Stack, params: dict[str, Any]) -> dict[str, Any] | None:

@@ -72,3 +72,47 @@ def test_a_change_set_with_no_changes_is_created_failed_with_the_aws_reason(aws)
     assert described["StatusReason"] == ("The submitted information didn't contain changes. "
                                          "Submit different information to create a change set.")
     cf.delete_change_set(ChangeSetName=cs["Id"])
+
+
+SECRET_TEMPLATE = """
+Parameters:
+  Token:
+    Type: String
+    NoEcho: true
+  Fallback:
+    Type: String
+    NoEcho: "true"
+    Default: kept-quiet
+  Level:
+    Type: String
+Resources:
+  Param:
+    Type: AWS::SSM::Parameter
+    Properties:
+      Name: /p/token
+      Type: String
+      Value: !Sub "${Token}-${Fallback}-${Level}"
+"""
+
+
+def test_describe_stacks_masks_no_echo_values_given_or_defaulted(aws):
+    cf = aws.client("cloudformation")
+    cf.create_stack(StackName="noecho", TemplateBody=SECRET_TEMPLATE, Parameters=[
+        {"ParameterKey": "Token", "ParameterValue": "s3cr3t-value"},
+        {"ParameterKey": "Level", "ParameterValue": "debug"}])
+    assert stack_params(cf, "noecho") == {"Token": "****", "Fallback": "****", "Level": "debug"}
+    ssm = aws.client("ssm")
+    assert ssm.get_parameter(Name="/p/token")["Parameter"]["Value"] == "s3cr3t-value-kept-quiet-debug"
+
+
+def test_use_previous_value_keeps_the_real_no_echo_value_not_the_mask(aws):
+    cf = aws.client("cloudformation")
+    cf.create_stack(StackName="noecho-prev", TemplateBody=SECRET_TEMPLATE, Parameters=[
+        {"ParameterKey": "Token", "ParameterValue": "s3cr3t-value"},
+        {"ParameterKey": "Level", "ParameterValue": "debug"}])
+    cs = cf.create_change_set(StackName="noecho-prev", ChangeSetName="c1", UsePreviousTemplate=True, Parameters=[
+        {"ParameterKey": "Token", "UsePreviousValue": True}, {"ParameterKey": "Fallback", "UsePreviousValue": True},
+        {"ParameterKey": "Level", "ParameterValue": "info"}])
+    cf.execute_change_set(ChangeSetName=cs["Id"])
+    assert stack_params(cf, "noecho-prev") == {"Token": "****", "Fallback": "****", "Level": "info"}
+    assert cf.get_template_summary(StackName="noecho-prev")["Parameters"][0]["NoEcho"] is True
