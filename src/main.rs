@@ -69,6 +69,14 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// Crates whose trace-level logs print wire bodies.
+const WIRE_LOGGERS: [&str; 4] = [
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http",
+    "aws_smithy_http_client",
+];
+
 fn init_logging(g: &cli::GlobalArgs) {
     let level = match (g.quiet, g.verbose) {
         (true, _) => "error",
@@ -77,8 +85,16 @@ fn init_logging(g: &cli::GlobalArgs) {
         (_, 2) => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DRIFTSYNC_LOG")
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("DRIFTSYNC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("driftsync={level}")));
+    // The AWS SDK logs whole request and response bodies at trace level, and
+    // those carry secrets (NoEcho values, SSM SecureStrings, parameter
+    // values): whatever DRIFTSYNC_LOG asks, they stop at debug.
+    for target in WIRE_LOGGERS {
+        if let Ok(d) = format!("{target}=debug").parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -23,6 +23,7 @@ use crate::drift::{self, Mode};
 use crate::live::{self, Aws, Calls, DetectOptions, LiveStack, StackStatusClass};
 use crate::load::{Snapshot, StackState};
 use crate::template::PropertyPath;
+use crate::template::resolve::DesiredStack;
 use crate::template::schema::SchemaFacts;
 
 pub use model::{
@@ -285,7 +286,12 @@ pub async fn check_stack(
         cloudformation_drift(&clients, state, &live, opts, &ctx, calls).await
     };
     match resources {
-        Ok(r) => check.drift = r,
+        Ok(mut r) => {
+            for report in &mut r {
+                mask_secrets(report, &deployed.desired, desired);
+            }
+            check.drift = r;
+        }
         Err(e) => return check.fail(e.to_string()),
     }
 
@@ -433,6 +439,16 @@ async fn cloudformation_drift(
         });
     }
     Ok(out)
+}
+
+/// Secrets show nowhere: a property the deployed or the committed template
+/// builds from a secret is masked in the report (and so in the state and
+/// audit log, which record the report's values).
+fn mask_secrets(report: &mut ResourceReport, deployed: &DesiredStack, committed: &DesiredStack) {
+    let sides = [deployed, committed].map(|d| d.resources.get(&report.logical_id));
+    drift::mask_secrets(&mut report.differences, |path| {
+        sides.iter().flatten().any(|r| r.is_secret(path))
+    });
 }
 
 /// RFC 3339 in UTC, as every report writes times.

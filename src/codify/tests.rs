@@ -75,6 +75,7 @@ fn drifted(resources: &[Drift<'_>]) -> StackCheck {
                 expected: expected.map(|v| Value::String(v.into())),
                 actual: actual.map(|v| Value::String(v.into())),
                 ignored_by: None,
+                secret: false,
             }],
             changed_by: Vec::new(),
             location: None,

@@ -173,6 +173,7 @@ pub(super) fn detach(
                 expected: None,
                 actual: Some(l.clone()),
                 ignored_by: Some(Suppression::Normalizer(ATTACHED)),
+                secret: false,
             });
         }
     }

@@ -70,6 +70,7 @@ fn one(w: &Walker<'_>, path: &str, kind: &str, e: Option<&str>, a: Option<&str>)
         expected,
         actual,
         ignored_by: why.map(Suppression::Normalizer),
+        secret: false,
     }
 }
 

@@ -309,6 +309,7 @@ impl<'a> Walker<'a> {
                 expected: Some(Value::List(el.to_vec())),
                 actual: Some(Value::List(al.to_vec())),
                 ignored_by: Some(Suppression::Normalizer(normalize::UNORDERED_LIST)),
+                secret: false,
             });
         }
     }
@@ -436,5 +437,6 @@ pub(super) fn difference(
         expected: expected.cloned(),
         actual: actual.cloned(),
         ignored_by: why.map(Suppression::Normalizer),
+        secret: false,
     }
 }

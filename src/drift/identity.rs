@@ -59,6 +59,7 @@ mod tests {
             expected: None,
             actual: Some(Value::from_json(&element)),
             ignored_by: None,
+            secret: false,
         }
     }
 

@@ -96,6 +96,10 @@ pub struct Difference {
     pub actual: Option<Value>,
     /// Why this difference is not drift; `None` means it is.
     pub ignored_by: Option<Suppression>,
+    /// Built from a NoEcho parameter or a secret dynamic reference: both
+    /// values show as `(secret)` and it is never patched back.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub secret: bool,
 }
 
 /// CloudFormation's `DifferenceType`.
@@ -190,6 +194,35 @@ pub fn compare(input: &ResourceInput<'_>, ctx: &Context<'_>) -> Vec<Difference> 
     );
     sort(&mut out);
     out
+}
+
+/// Marks and masks the differences `is_secret` covers, so both values show
+/// as `(secret)` wherever they go. One whose expected value cannot be known
+/// (a secret dynamic reference, or CloudFormation's `****` for a NoEcho
+/// value) cannot be compared either: it is suppressed as
+/// [`normalize::SECRET_REFERENCE`], as CloudFormation's own detection skips
+/// dynamic references.
+pub fn mask_secrets(diffs: &mut [Difference], is_secret: impl Fn(&PropertyPath) -> bool) {
+    for d in diffs {
+        let secret = is_secret(&d.property_path);
+        let unknowable = d.expected.as_ref().is_some_and(|v| {
+            let text = v.to_json().to_string();
+            crate::template::secret::is_secret_reference(&text)
+                || (secret && text.contains(crate::template::secret::AWS_MASK))
+        });
+        if !(secret || unknowable) {
+            continue;
+        }
+        if unknowable && d.ignored_by.is_none() {
+            d.ignored_by = Some(Suppression::Normalizer(normalize::SECRET_REFERENCE));
+        }
+        d.secret = true;
+        for v in [&mut d.expected, &mut d.actual] {
+            if v.is_some() {
+                *v = Some(Value::String(crate::template::secret::SHOWN_AS.into()));
+            }
+        }
+    }
 }
 
 /// Whether any difference is real drift (not suppressed).

@@ -209,8 +209,8 @@ impl Policy {
             break_glass::find(&leases, &stack.name, &r.logical_id, live, history, now);
         let actor = r.changed_by.first().map(|c| c.principal.as_str());
         // Each drifted path, and its identity for loop protection.
-        let paths: Vec<(Option<&PropertyPath>, String)> = if deleted {
-            vec![(None, String::new())]
+        let paths: Vec<(Option<&PropertyPath>, String, bool)> = if deleted {
+            vec![(None, String::new(), false)]
         } else {
             r.differences
                 .iter()
@@ -219,11 +219,12 @@ impl Policy {
                     (
                         Some(&d.property_path),
                         crate::drift::loop_path(&r.type_name, d),
+                        d.secret,
                     )
                 })
                 .collect()
         };
-        for (path, loop_path) in paths {
+        for (path, loop_path, secret) in paths {
             let text = path.map(PropertyPath::to_string);
             let subject = Subject {
                 stack: &stack.name,
@@ -253,6 +254,16 @@ impl Policy {
             }
             for note in &notes {
                 d.reason = format!("{}; {note}", d.reason);
+            }
+            // A patch would write back a value driftsync cannot know (or
+            // must not hold): CloudFormation, which has it, re-applies it.
+            if secret && d.action == Action::Revert {
+                d.action = Action::Reapply;
+                d.reason = format!(
+                    "{}; the value is a secret (a NoEcho parameter or a secret dynamic \
+                     reference), so the stack is re-applied with REVERT_DRIFT instead of patched",
+                    d.reason
+                );
             }
             if live.is_none() && !deleted && !self.guards.is_empty() {
                 d.reason = format!(

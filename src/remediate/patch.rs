@@ -37,6 +37,16 @@ pub fn revert_patch(
     let mut refused = Vec::new();
     for d in differences.iter().filter(|d| d.ignored_by.is_none()) {
         let path = &d.property_path;
+        // The policy re-applies secrets; a patch would write the mask.
+        if d.secret {
+            refused.push(Refusal {
+                property_path: path.clone(),
+                reason: "a secret (NoEcho parameter or secret dynamic reference): its value is \
+                         not known here, so it is re-applied, never patched"
+                    .into(),
+            });
+            continue;
+        }
         if let Some(f) = facts {
             if f.requires_replacement(path) {
                 refused.push(Refusal {
@@ -163,6 +173,7 @@ mod tests {
             expected: expected.map(|v| Value::from_json(&v)),
             actual: actual.map(|v| Value::from_json(&v)),
             ignored_by: None,
+            secret: false,
         }
     }
 

@@ -288,6 +288,16 @@ fn resource_change(
         facts,
         &mut properties,
     );
+    // A secret never shows, on either side.
+    for p in &mut properties {
+        if o.is_secret(&p.property_path) || n.is_secret(&p.property_path) {
+            for v in [&mut p.from, &mut p.to] {
+                if v.is_some() {
+                    *v = Some(Value::String(super::secret::SHOWN_AS.into()));
+                }
+            }
+        }
+    }
     let mut attributes = Vec::new();
     for (name, from, to) in [
         ("Metadata", &o.metadata, &n.metadata),

@@ -17,6 +17,7 @@ pub mod params;
 pub mod path;
 pub mod resolve;
 pub mod schema;
+pub mod secret;
 pub mod validate;
 pub mod value;
 

@@ -130,3 +130,107 @@ fn no_token_or_aws_secret_reaches_any_output_log_report_or_file_at_trace_level()
         }
     }
 }
+
+const NO_ECHO_SECRET: &str = "s3cr3t-NoEcho-value-4f1d";
+const NO_ECHO_DRIFTED: &str = "drifted-NoEcho-value-9c2e";
+
+const VAULT_TEMPLATE: &str = "Parameters:
+  ApiToken:
+    Type: String
+    NoEcho: true
+  Env:
+    Type: String
+Resources:
+  TokenParam:
+    Type: AWS::SSM::Parameter
+    Properties:
+      Name: /vault/api-token
+      Type: String
+      Value: !Ref ApiToken
+      Description: !Sub token of ${Env}
+";
+
+/// A stack whose NoEcho parameter feeds an SSM parameter's `Value`, changed
+/// out of band: the secret (committed or drifted) shows nowhere, the drift is
+/// shown as `(secret)`, fixed by re-applying the stack, and a second check
+/// reports no pending parameter change.
+#[test]
+fn a_no_echo_value_and_its_drift_show_nowhere_and_are_fixed_by_re_applying_the_stack() {
+    let account = emulator().new_account();
+    let repo = crate::support::TestRepo::new();
+    repo.write(
+        "driftsync.yaml",
+        &format!(
+            "version: 1\ndefaults:\n  region: us-east-1\nstacks:\n  - name: vault\n    template: stacks/vault.yaml\n    parameters:\n      ApiToken: {NO_ECHO_SECRET}\n      Env: prod\npolicy:\n  default: revert\n"
+        ),
+    );
+    repo.write("stacks/vault.yaml", VAULT_TEMPLATE);
+    repo.commit("vault");
+    crate::support::emulator::deploy_stack(
+        &account,
+        "vault",
+        VAULT_TEMPLATE,
+        &[("ApiToken", NO_ECHO_SECRET), ("Env", "prod")],
+    );
+    let value = || {
+        emulator().boto3(
+            &account,
+            "ssm",
+            "get_parameter",
+            json!({"Name": "/vault/api-token"}),
+        )["Parameter"]["Value"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let run = |args: &[&str]| {
+        driftsync_as_with(&account, repo.path(), args, &[("DRIFTSYNC_LOG", "trace")])
+    };
+
+    let (out, err, code) = run(&["check"]);
+    assert_eq!(code, 0, "nothing drifted, nothing pending:\n{out}\n{err}");
+    emulator().boto3(
+        &account,
+        "ssm",
+        "put_parameter",
+        json!({"Name": "/vault/api-token", "Value": NO_ECHO_DRIFTED, "Type": "String", "Overwrite": true}),
+    );
+    let mut texts = vec![("check (in sync)".to_string(), out + &err)];
+    let (out, err, code) = run(&["check"]);
+    assert_eq!(code, 2, "the drift is found:\n{out}\n{err}");
+    assert!(out.contains("(secret)"), "{out}");
+    texts.push(("check".into(), out + &err));
+    let (out, err, code) = run(&["check", "-o", "json"]);
+    assert_eq!(code, 2, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let stack = &report["stacks"][0];
+    assert_eq!(stack["pending"].as_array().map_or(0, Vec::len), 0, "{out}");
+    let drift = &stack["drift"][0]["differences"][0];
+    assert_eq!(drift["expected"], json!("(secret)"), "{out}");
+    assert_eq!(drift["actual"], json!("(secret)"), "{out}");
+    texts.push(("check -o json".into(), out + &err));
+    let (out, err, _) = run(&["plan", "-o", "json"]);
+    assert!(
+        out.contains("REVERT_DRIFT"),
+        "re-applied, not patched:\n{out}"
+    );
+    texts.push(("plan".into(), out + &err));
+    let (out, err, code) = run(&["sync", "--apply"]);
+    assert_eq!(code, 2, "changes were made:\n{out}\n{err}");
+    texts.push(("sync --apply".into(), out + &err));
+    assert_eq!(value(), NO_ECHO_SECRET, "the drift was fixed");
+    let (out, err, code) = run(&["check", "-o", "json"]);
+    assert_eq!(
+        code, 0,
+        "in sync, no pending parameter change:\n{out}\n{err}"
+    );
+    texts.push(("check after sync".into(), out + &err));
+    let state = files_under(&repo.path().join(".git/driftsync-state"));
+    assert!(state.iter().any(|(n, _)| n.ends_with("audit.jsonl")));
+    texts.extend(state);
+    for (what, text) in &texts {
+        for secret in [NO_ECHO_SECRET, NO_ECHO_DRIFTED] {
+            assert!(!text.contains(secret), "{secret} in {what}:\n{text}");
+        }
+    }
+}

@@ -55,6 +55,12 @@ pub const CREATE_ONLY: &str = "create-only";
 /// group's `AWS::EC2::SecurityGroupIngress`, a role's `AWS::IAM::Policy`).
 pub const ATTACHED: &str = "attached";
 
+/// A secret the template names but driftsync cannot know: a secret dynamic
+/// reference (`{{resolve:ssm-secure:...}}`, `{{resolve:secretsmanager:...}}`)
+/// or a NoEcho value CloudFormation returns as `****`. CloudFormation does
+/// not detect drift on dynamic references either.
+pub const SECRET_REFERENCE: &str = "secret-reference";
+
 /// Every normaliser name.
 pub const NAMES: &[&str] = &[
     AWS_TAGS,
@@ -68,6 +74,7 @@ pub const NAMES: &[&str] = &[
     UNRESOLVED,
     CREATE_ONLY,
     ATTACHED,
+    SECRET_REFERENCE,
 ];
 
 /// Which side holds the value the other side lacks.

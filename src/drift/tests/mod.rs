@@ -514,3 +514,24 @@ fn deep_nesting_and_non_finite_numbers_are_compared_without_panicking() {
     );
     assert!(is_drifted(&got));
 }
+
+#[test]
+fn secret_differences_are_masked_and_unknowable_ones_are_not_drift() {
+    let setup = cfn("AWS::SSM::Parameter");
+    let mut diffs = setup.compare(
+        &props(json!({"Value": "committed-s3cret", "DataType": "{{resolve:secretsmanager:db:SecretString:pw}}", "Name": "n"})),
+        &props(json!({"Value": "drifted-s3cret", "DataType": "the-live-pw", "Name": "m"})),
+    );
+    mask_secrets(&mut diffs, |p| p.to_string() == "/Value");
+    let got = serde_json::to_value(&diffs).unwrap();
+    assert_eq!(
+        got,
+        json!([
+            {"property_path": "/DataType", "kind": "NOT_EQUAL", "expected": "(secret)", "actual": "(secret)",
+             "ignored_by": normalizer("secret-reference"), "secret": true},
+            {"property_path": "/Name", "kind": "NOT_EQUAL", "expected": "n", "actual": "m", "ignored_by": null},
+            {"property_path": "/Value", "kind": "NOT_EQUAL", "expected": "(secret)", "actual": "(secret)",
+             "ignored_by": null, "secret": true}
+        ])
+    );
+}

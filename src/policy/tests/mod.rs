@@ -62,6 +62,7 @@ pub(super) fn diff(path: &str, actual: serde_json::Value) -> Difference {
         expected: None,
         actual: Some(Value::from_json(&actual)),
         ignored_by: None,
+        secret: false,
     }
 }
 

@@ -277,3 +277,29 @@ fn propagation_follows_a_chain_of_replacements() {
         assert!(replaced.contains(&id), "{id} in {replaced:?}");
     }
 }
+
+#[test]
+fn a_property_built_from_a_secret_shows_as_secret_on_both_sides() {
+    let t = "Parameters:\n  Token: {Type: String, NoEcho: true}\nResources:\n  P:\n    Type: AWS::SSM::Parameter\n    Properties:\n      Type: String\n      Value: !Sub 'key=${Token}'\n      Description: plain\n";
+    let d = diff_stacks(
+        Some(&desired(t, &[("Token", "old-secret-1")])),
+        Some(&desired(
+            &t.replace("plain", "changed"),
+            &[("Token", "new-secret-2")],
+        )),
+        SchemaFacts::embedded(),
+    );
+    let text = serde_json::to_string(&d).unwrap();
+    assert!(
+        !text.contains("secret-1") && !text.contains("secret-2"),
+        "{text}"
+    );
+    let props = serde_json::to_value(&d).unwrap()["resources"][0]["properties"].clone();
+    assert_eq!(
+        props,
+        json!([
+            {"property_path": "/Value", "change": "MODIFY", "from": "(secret)", "to": "(secret)", "replacement": false},
+            {"property_path": "/Description", "change": "MODIFY", "from": "plain", "to": "changed", "replacement": false}
+        ])
+    );
+}

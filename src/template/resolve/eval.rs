@@ -130,6 +130,11 @@ impl<'a> Resolver<'a> {
             metadata: policy(self, &r.metadata)?,
             creation_policy: policy(self, &r.creation_policy)?,
             update_policy: policy(self, &r.update_policy)?,
+            secrets: r
+                .properties
+                .as_ref()
+                .map(|p| crate::template::secret::paths(self.template, p))
+                .unwrap_or_default(),
         }))
     }
 

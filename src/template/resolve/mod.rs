@@ -111,6 +111,16 @@ pub struct DesiredResource {
     pub metadata: Option<Value>,
     pub creation_policy: Option<Value>,
     pub update_policy: Option<Value>,
+    /// Property paths built from a NoEcho parameter or a secret dynamic
+    /// reference ([`crate::template::secret::paths`]): never shown.
+    pub secrets: Vec<crate::template::PropertyPath>,
+}
+
+impl DesiredResource {
+    /// Whether `path` is, lies inside, or holds a secret.
+    pub fn is_secret(&self, path: &crate::template::PropertyPath) -> bool {
+        crate::template::secret::covers(&self.secrets, path)
+    }
 }
 
 /// Why a template could not be resolved. Located where the text has a place.
