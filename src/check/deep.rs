@@ -71,6 +71,8 @@ pub(super) async fn deep_drift(
             locations: Vec::new(),
             checked_at: Some(super::rfc3339(std::time::SystemTime::now())),
             actual,
+            nested_stack: None,
+            note: None,
         };
         match live::read_resource(clients, &state.spec.name, type_name, physical_id, calls).await {
             Ok(actual) => {

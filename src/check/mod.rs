@@ -10,6 +10,7 @@
 mod attribution;
 mod deep;
 mod model;
+mod nested;
 mod pending;
 
 use std::sync::Arc;
@@ -27,8 +28,8 @@ use crate::template::resolve::DesiredStack;
 use crate::template::schema::SchemaFacts;
 
 pub use model::{
-    CheckReport, CheckStatus, ConfigVerdict, Location, PendingChange, ResourceReport, StackCheck,
-    Summary,
+    CheckReport, CheckStatus, ConfigVerdict, Location, NestedIn, PendingChange, ResourceReport,
+    StackCheck, Summary,
 };
 
 /// How to check.
@@ -384,61 +385,90 @@ async fn cloudformation_drift(
     };
     let mut out = Vec::new();
     // DescribeStackResourceDrifts leaves out resources whose types CloudFormation
-    // cannot check; they are NOT_CHECKED, not in sync.
+    // cannot check; they are NOT_CHECKED, not in sync. Nested stacks are
+    // checked on their own, as CloudFormation's detection does not descend.
     if opts.resource.is_none() {
-        for r in live::list_resources(clients, live, calls).await? {
-            if !drifts.iter().any(|d| d.logical_id == r.logical_id) {
-                out.push(ResourceReport {
-                    logical_id: r.logical_id,
-                    physical_id: r.physical_id,
-                    type_name: r.type_name,
-                    status: "NOT_CHECKED".into(),
-                    differences: Vec::new(),
-                    changed_by: Vec::new(),
-                    location: None,
-                    locations: Vec::new(),
-                    checked_at: None,
-                    actual: None,
-                });
+        let listed = live::list_resources(clients, live, calls).await?;
+        for r in &listed {
+            if r.type_name != nested::TYPE && !drifts.iter().any(|d| d.logical_id == r.logical_id) {
+                out.push(not_checked(r, None, None));
             }
         }
+        out.extend(
+            nested::drift(clients, &state.spec.name, &listed, &opts.detect, ctx, calls).await,
+        );
     }
     for d in drifts {
-        let differences = match (&d.expected, &d.actual) {
-            (Some(expected), Some(actual)) => drift::compare(
-                &drift::ResourceInput {
-                    stack: &state.spec.name,
-                    logical_id: &d.logical_id,
-                    type_name: &d.type_name,
-                    expected,
-                    actual,
-                    mode: Mode::CloudFormation,
-                    attached: &[],
-                },
-                ctx,
-            ),
-            _ => drift::from_cloudformation(
-                &state.spec.name,
-                &d.logical_id,
-                &d.type_name,
-                &d.differences,
-                ctx,
-            ),
-        };
-        out.push(ResourceReport {
-            logical_id: d.logical_id,
-            physical_id: d.physical_id,
-            type_name: d.type_name,
-            status: d.status,
-            differences,
-            changed_by: Vec::new(),
-            location: None,
-            locations: Vec::new(),
-            checked_at: d.checked_at.map(rfc3339),
-            actual: d.actual,
-        });
+        out.push(report_of(&state.spec.name, d, ctx, None));
     }
     Ok(out)
+}
+
+/// A resource the detection left out.
+fn not_checked(
+    r: &live::StackResource,
+    nested_stack: Option<NestedIn>,
+    note: Option<String>,
+) -> ResourceReport {
+    ResourceReport {
+        logical_id: nested_stack.as_ref().map_or_else(
+            || r.logical_id.clone(),
+            |n| format!("{}/{}", n.path, r.logical_id),
+        ),
+        physical_id: r.physical_id.clone(),
+        type_name: r.type_name.clone(),
+        status: "NOT_CHECKED".into(),
+        differences: Vec::new(),
+        changed_by: Vec::new(),
+        location: None,
+        locations: Vec::new(),
+        checked_at: None,
+        actual: None,
+        nested_stack,
+        note,
+    }
+}
+
+/// One resource's detection result as a report, compared by the noise filter.
+fn report_of(
+    stack: &str,
+    d: live::ResourceDrift,
+    ctx: &drift::Context<'_>,
+    nested_stack: Option<NestedIn>,
+) -> ResourceReport {
+    let logical_id = nested_stack.as_ref().map_or_else(
+        || d.logical_id.clone(),
+        |n| format!("{}/{}", n.path, d.logical_id),
+    );
+    let differences = match (&d.expected, &d.actual) {
+        (Some(expected), Some(actual)) => drift::compare(
+            &drift::ResourceInput {
+                stack,
+                logical_id: &logical_id,
+                type_name: &d.type_name,
+                expected,
+                actual,
+                mode: Mode::CloudFormation,
+                attached: &[],
+            },
+            ctx,
+        ),
+        _ => drift::from_cloudformation(stack, &logical_id, &d.type_name, &d.differences, ctx),
+    };
+    ResourceReport {
+        logical_id,
+        physical_id: d.physical_id,
+        type_name: d.type_name,
+        status: d.status,
+        differences,
+        changed_by: Vec::new(),
+        location: None,
+        locations: Vec::new(),
+        checked_at: d.checked_at.map(rfc3339),
+        actual: d.actual,
+        nested_stack,
+        note: None,
+    }
 }
 
 /// Secrets show nowhere: a property the deployed or the committed template

@@ -151,6 +151,26 @@ pub struct ResourceReport {
     /// and break-glass tags).
     #[serde(skip)]
     pub actual: Option<indexmap::IndexMap<String, Value>>,
+    /// Set for a resource of a nested stack, whose `logical_id` is then
+    /// the path through the stacks (`Network/Subnet`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nested_stack: Option<NestedIn>,
+    /// Why a `NOT_CHECKED` resource was not checked, when it is not simply
+    /// a type CloudFormation cannot check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The nested stack a resource belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NestedIn {
+    /// The `AWS::CloudFormation::Stack` resources from the top stack down,
+    /// joined by `/`.
+    pub path: String,
+    /// The nested stack's id (ARN), which its own API calls take.
+    pub stack_id: String,
+    /// The resource's logical id inside the nested stack.
+    pub logical_id: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

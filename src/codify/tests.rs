@@ -82,6 +82,8 @@ fn drifted(resources: &[Drift<'_>]) -> StackCheck {
             checked_at: None,
             locations: Vec::new(),
             actual: None,
+            nested_stack: None,
+            note: None,
         })
         .collect();
     StackCheck {

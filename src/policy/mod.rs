@@ -265,6 +265,21 @@ impl Policy {
                     d.reason
                 );
             }
+            // CloudFormation updates a nested stack only through its parent's
+            // template, which this stack's change sets and codify do not reach;
+            // a surgical revert acts on the resource itself, so it stays.
+            if let Some(n) = &r.nested_stack
+                && matches!(d.action, Action::Reapply | Action::Codify)
+            {
+                d.reason = format!(
+                    "{}; {} would act on the parent stack's template, but the resource is in \
+                     the nested stack {}: reported instead",
+                    d.reason,
+                    d.action.as_str(),
+                    n.path
+                );
+                d.action = Action::Report;
+            }
             if live.is_none() && !deleted && !self.guards.is_empty() {
                 d.reason = format!(
                     "{}; guards were not evaluated: the detection returned no live properties",

@@ -196,7 +196,19 @@ fn stack(out: &mut String, s: &StackCheck) {
             let _ = writeln!(out, "      {sign} {path}: {text}{why}");
         }
     }
-    let not_checked: Vec<&str> = s.not_checked().map(|r| r.logical_id.as_str()).collect();
+    for r in s.not_checked().filter(|r| r.note.is_some()) {
+        let note = r.note.as_deref().unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {}",
+            dim(&format!("not checked: {}: {note}", r.logical_id))
+        );
+    }
+    let not_checked: Vec<&str> = s
+        .not_checked()
+        .filter(|r| r.note.is_none())
+        .map(|r| r.logical_id.as_str())
+        .collect();
     if !not_checked.is_empty() {
         let _ = writeln!(
             out,

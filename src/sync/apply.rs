@@ -617,14 +617,18 @@ async fn verify(
     paths: &[PropertyPath],
     calls: &Calls,
 ) -> Option<bool> {
-    let d = match live::detect_resource_drift_in(
-        clients,
-        &check.name,
-        &check.name,
-        logical_id,
-        calls,
-    )
-    .await
+    // A nested stack's resource is detected in its own stack.
+    let nested = check
+        .drift
+        .iter()
+        .find(|r| r.logical_id == logical_id)
+        .and_then(|r| r.nested_stack.as_ref());
+    let (stack_id, logical_id) = match nested {
+        Some(n) => (n.stack_id.as_str(), n.logical_id.as_str()),
+        None => (check.name.as_str(), logical_id),
+    };
+    let d = match live::detect_resource_drift_in(clients, stack_id, &check.name, logical_id, calls)
+        .await
     {
         Ok(d) => d,
         Err(e) => {

@@ -13,6 +13,7 @@ mod deep;
 mod github;
 mod github_prism;
 mod iam_policy;
+mod nested;
 mod secrets;
 mod source;
 mod source_http;

@@ -474,3 +474,40 @@ fn decisions_serialise_in_the_documented_plan_shape() {
         })
     );
 }
+
+#[test]
+fn drift_in_a_nested_stack_is_reverted_surgically_but_never_reapplied_or_codified_through_the_parent()
+ {
+    let nested = |logical_id: &str| {
+        let mut r = parameter_drift(&format!("Net/{logical_id}"), json!([]));
+        r.nested_stack = Some(crate::check::NestedIn {
+            path: "Net".into(),
+            stack_id: "arn:aws:cloudformation:us-east-1:1:stack/app-Net-1/x".into(),
+            logical_id: logical_id.into(),
+        });
+        r
+    };
+    let secret = {
+        let mut r = nested("Token");
+        r.differences[0].secret = true;
+        r
+    };
+    for (default, drift, want) in [
+        ("reapply", nested("P"), Action::Report),
+        ("codify", nested("P"), Action::Report),
+        ("revert", nested("P"), Action::Revert),
+        // A secret is never patched, and the parent cannot re-apply it.
+        ("revert", secret, Action::Report),
+    ] {
+        let p = policy(&format!("policy:\n  default: {default}\n"));
+        let d = p.decide(&stack("data", vec![drift], vec![]), &NoHistory, now());
+        assert_eq!(only(&d).action, want, "{default}: {}", only(&d).reason);
+        if want == Action::Report {
+            assert!(
+                only(&d).reason.contains("nested stack Net"),
+                "{}",
+                only(&d).reason
+            );
+        }
+    }
+}

@@ -93,6 +93,8 @@ pub(super) fn resource(
         checked_at: None,
         locations: Vec::new(),
         actual: actual.map(props),
+        nested_stack: None,
+        note: None,
     }
 }
 
