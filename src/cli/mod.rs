@@ -98,6 +98,24 @@ pub struct GlobalArgs {
         value_delimiter = ','
     )]
     pub verify_commits: Vec<std::path::PathBuf>,
+    /// Which commits `--verify-commits` checks: the revision's own (`tip`),
+    /// or every commit since the last revision driftsync applied from this
+    /// state directory (`since-applied`).
+    #[arg(
+        long,
+        global = true,
+        env = "DRIFTSYNC_VERIFY_MODE",
+        value_name = "MODE",
+        default_value = "tip"
+    )]
+    pub verify_mode: VerifyMode,
+}
+
+/// See [`GlobalArgs::verify_mode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyMode {
+    Tip,
+    SinceApplied,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -188,22 +206,77 @@ pub(crate) fn verify_revision(
         return Ok(());
     }
     let keys = crate::trust::TrustedKeys::load(&g.verify_commits)?;
-    let signature = source.signature(revision)?;
-    let (sig, signed) = match &signature {
-        Some(s) => (Some(s.signature.as_slice()), s.signed.as_slice()),
-        None => (None, &[][..]),
+    let commits = match g.verify_mode {
+        VerifyMode::Tip => vec![revision.clone()],
+        VerifyMode::SinceApplied => match commits_since_applied(g, source, revision) {
+            Ok(c) => c,
+            Err(e) if enforce => {
+                return Err(
+                    e.context("refusing to act on an unverified revision (--verify-commits)")
+                );
+            }
+            Err(e) => {
+                tracing::warn!("{e:#}; sync --apply would refuse this revision");
+                return Ok(());
+            }
+        },
     };
-    match keys.verify(&revision.sha, sig, signed, std::time::SystemTime::now()) {
-        Ok(signer) => {
-            tracing::info!(revision = %revision.short(), %signer, "the revision's commit is signed by a trusted key");
-            Ok(())
+    for commit in &commits {
+        let signature = source.signature(commit)?;
+        let (sig, signed) = match &signature {
+            Some(s) => (Some(s.signature.as_slice()), s.signed.as_slice()),
+            None => (None, &[][..]),
+        };
+        match keys.verify(&commit.sha, sig, signed, std::time::SystemTime::now()) {
+            Ok(signer) => {
+                tracing::info!(revision = %commit.short(), %signer, "the commit is signed by a trusted key");
+            }
+            Err(e) if enforce => {
+                return Err(anyhow::Error::new(e)
+                    .context("refusing to act on an unverified revision (--verify-commits)"));
+            }
+            Err(e) => {
+                tracing::warn!("{e}; sync --apply would refuse this revision");
+                return Ok(());
+            }
         }
-        Err(e) if enforce => Err(anyhow::Error::new(e)
-            .context("refusing to act on an unverified revision (--verify-commits)")),
-        Err(e) => {
-            tracing::warn!("{e}; sync --apply would refuse this revision");
-            Ok(())
-        }
+    }
+    Ok(())
+}
+
+/// The commits after the last revision driftsync applied, up to `revision`;
+/// just `revision` when nothing was applied yet.
+fn commits_since_applied(
+    g: &GlobalArgs,
+    source: &Source,
+    revision: &crate::source::Revision,
+) -> anyhow::Result<Vec<crate::source::Revision>> {
+    let dir = match &g.state_dir {
+        Some(d) => d.clone(),
+        None => crate::store::default_state_dir()?,
+    };
+    let last = crate::store::Store::open(&dir)
+        .and_then(|s| s.last_applied_revision())
+        .with_context(|| {
+            format!(
+                "cannot read the last applied revision from {}",
+                dir.display()
+            )
+        })?;
+    let Some(last) = last else {
+        tracing::info!(state = %dir.display(), "nothing applied from this state yet: verifying the revision only");
+        return Ok(vec![revision.clone()]);
+    };
+    let short = &last[..last.len().min(12)];
+    match source.commits_since(&last, revision)? {
+        Some(c) if c.is_empty() => Ok(vec![revision.clone()]),
+        Some(c) => Ok(c),
+        None => anyhow::bail!(
+            "the last applied revision {short} is not an ancestor of {} here: either the clone \
+             is shallow (fetch the whole history, e.g. actions/checkout's fetch-depth: 0) or \
+             history was rewritten, so the commits in between cannot be verified",
+            revision.short()
+        ),
     }
 }
 

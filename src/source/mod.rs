@@ -279,6 +279,55 @@ impl Source {
         })
     }
 
+    /// The commits after `since` up to and including `tip`, oldest first
+    /// (merges included: every commit a merge brings in). `None` when
+    /// `since` is not in the repository (a shallow clone) or is not an
+    /// ancestor of `tip` (history was rewritten).
+    ///
+    /// # Errors
+    /// A repository read failure.
+    pub fn commits_since(
+        &self,
+        since: &str,
+        tip: &Revision,
+    ) -> Result<Option<Vec<Revision>>, SourceError> {
+        let (Ok(since), Ok(tip_oid)) = (Oid::from_str(since), Oid::from_str(&tip.sha)) else {
+            return Ok(None);
+        };
+        if self.repo.find_commit(since).is_err()
+            || !(since == tip_oid
+                || self
+                    .repo
+                    .graph_descendant_of(tip_oid, since)
+                    .map_err(git_err)?)
+        {
+            return Ok(None);
+        }
+        let mut walk = self.repo.revwalk().map_err(git_err)?;
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+            .map_err(git_err)?;
+        walk.push(tip_oid).map_err(git_err)?;
+        walk.hide(since).map_err(git_err)?;
+        let mut out = Vec::new();
+        for oid in walk {
+            let commit = self
+                .repo
+                .find_commit(oid.map_err(git_err)?)
+                .map_err(git_err)?;
+            out.push(Revision {
+                sha: commit.id().to_string(),
+                summary: commit
+                    .summary()
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default()
+                    .to_string(),
+                tree: commit.tree_id(),
+            });
+        }
+        Ok(Some(out))
+    }
+
     /// The revision's commit signature (git's `gpgsig` header) and the
     /// bytes it signs, or `None` for an unsigned commit. Judging it is the
     /// `trust` module's business.

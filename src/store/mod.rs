@@ -22,6 +22,7 @@
 //! out to be damaged, and [`StoreError::InvalidTime`] for a time before 1970.
 
 mod actions;
+mod applied;
 mod audit;
 mod break_glass;
 mod drift;

@@ -350,3 +350,88 @@ fn openpgp_signatures_are_verified_against_an_armored_keyring_and_expired_keys_r
     );
     assert!(err.contains("expired at 2020-01-02T00:00:00Z"), "{err}");
 }
+
+#[test]
+fn since_applied_mode_refuses_an_unsigned_commit_hidden_under_a_signed_tip() {
+    let s = scenario_with(None);
+    let dir = s.repo.path();
+    let keys = tempfile::tempdir().unwrap();
+    let (alice, alice_pub) = ssh_key(keys.path(), "alice");
+    let trusted = write(
+        keys.path(),
+        "allowed_signers",
+        &format!("alice@example.com {alice_pub}\n"),
+    );
+    let trusted = trusted.to_str().unwrap();
+    let sync = |mode: &str| {
+        driftsync_as(
+            &s.account,
+            dir,
+            &[
+                "sync",
+                "--stack",
+                "web-sg",
+                "--apply",
+                "--verify-commits",
+                trusted,
+                "--verify-mode",
+                mode,
+            ],
+        )
+    };
+
+    // Nothing applied yet: the signed tip is all there is to verify; the
+    // revert is applied at it.
+    let applied = ssh_signed_commit(dir, &alice);
+    let (out, err, code) = sync("since-applied");
+    assert_eq!(code, 2, "{out}\n{err}");
+
+    // An unsigned commit, then a signed one on top.
+    run(
+        dir,
+        "git",
+        &[
+            "-c",
+            "user.name=Eve",
+            "-c",
+            "user.email=eve@example.com",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "sneaky",
+        ],
+        &[],
+    );
+    let sneaky = run(dir, "git", &["rev-parse", "HEAD"], &[])
+        .trim()
+        .to_string();
+    ssh_signed_commit(dir, &alice);
+    let (out, err, code) = sync("since-applied");
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        err.contains(&format!("commit {sneaky} is not signed")),
+        "{err}"
+    );
+    let (out, err, code) = sync("tip");
+    assert!(
+        code == 0 || code == 2,
+        "the tip alone is signed:\n{out}\n{err}"
+    );
+
+    // History rewritten past the applied revision: nothing in between can be vouched for.
+    run(
+        dir,
+        "git",
+        &["reset", "-q", "--hard", &format!("{applied}~1")],
+        &[],
+    );
+    ssh_signed_commit(dir, &alice);
+    let (out, err, code) = sync("since-applied");
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        err.contains(&format!("the last applied revision {}", &applied[..12])),
+        "{err}"
+    );
+    assert!(err.contains("not an ancestor"), "{err}");
+}
