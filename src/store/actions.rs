@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{Store, StoreError, count, from_ms, to_ms, window_start};
+use super::{OutcomeKind, Store, StoreError, count, from_ms, to_ms, window_start};
 
 /// The `action` name that [`Store::reverts_within`] counts.
 pub const REVERT: &str = "revert";
@@ -74,13 +74,18 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Its word in the outcome vocabulary.
+    pub fn kind(&self) -> OutcomeKind {
+        match self {
+            Outcome::Succeeded => OutcomeKind::Succeeded,
+            Outcome::Failed { .. } => OutcomeKind::Failed,
+            Outcome::Refused { .. } => OutcomeKind::Refused,
+        }
+    }
+
     /// `succeeded`, `failed` or `refused`, as stored.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Outcome::Succeeded => "succeeded",
-            Outcome::Failed { .. } => "failed",
-            Outcome::Refused { .. } => "refused",
-        }
+        self.kind().as_str()
     }
 
     /// Why it failed or was refused.
@@ -324,12 +329,12 @@ fn read_sql(row: &Row<'_>, path: &Path) -> rusqlite::Result<Result<ActionRecord,
     let outcome: Option<String> = row.get(10)?;
     let reason: Option<String> = row.get(11)?;
     let reason = reason.unwrap_or_default();
-    let outcome = match outcome.as_deref() {
+    let outcome = match outcome.as_deref().map(|w| (w, OutcomeKind::parse(w))) {
         None => None,
-        Some("succeeded") => Some(Outcome::Succeeded),
-        Some("failed") => Some(Outcome::Failed { reason }),
-        Some("refused") => Some(Outcome::Refused { reason }),
-        Some(other) => return Ok(Err(corrupt(format!("unknown outcome {other:?}")))),
+        Some((_, Some(OutcomeKind::Succeeded))) => Some(Outcome::Succeeded),
+        Some((_, Some(OutcomeKind::Failed))) => Some(Outcome::Failed { reason }),
+        Some((_, Some(OutcomeKind::Refused))) => Some(Outcome::Refused { reason }),
+        Some((other, _)) => return Ok(Err(corrupt(format!("unknown outcome {other:?}")))),
     };
     Ok(Ok(ActionRecord {
         id: ActionId(row.get(0)?),

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, to_ms};
+use super::{OutcomeKind, Store, StoreError, to_ms};
 
 /// One line of the audit log. Fields are only ever added (never renamed),
 /// and every field is always written, `null` when absent.
@@ -32,8 +32,8 @@ pub struct AuditEvent {
     pub action: String,
     /// Why, in words a reviewer can check (the policy rule, the guard).
     pub reason: String,
-    /// How it ended (`succeeded`, `failed`...), `None` for a decision alone.
-    pub outcome: Option<String>,
+    /// How it ended, `None` for a decision alone.
+    pub outcome: Option<OutcomeKind>,
     /// Anything else: the action id, a change set, expected and actual values.
     pub detail: serde_json::Value,
 }
@@ -124,7 +124,7 @@ impl Store {
                     event.logical_id,
                     event.property_path,
                     event.action,
-                    event.outcome,
+                    event.outcome.map(OutcomeKind::as_str),
                     json
                 ],
             )

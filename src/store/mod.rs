@@ -27,6 +27,7 @@ mod break_glass;
 mod drift;
 mod error;
 mod loops;
+mod outcome;
 mod schema;
 
 #[cfg(test)]
@@ -44,6 +45,7 @@ pub use break_glass::{BreakGlassScope, BreakGlassWindow};
 pub use drift::{DriftKey, DriftRecord, Observation};
 pub use error::StoreError;
 pub use loops::{CircuitState, FlipFlops};
+pub use outcome::OutcomeKind;
 
 /// The SQLite database's file name inside the state directory.
 pub const DB_FILE: &str = "driftsync.db";

@@ -19,7 +19,7 @@ use crate::remediate::{
     self, ChangeSetKind, ChangeSetOutcome, ChangeSetRequest, RevertOutcome, RevertRequest,
     StackEvent, Via,
 };
-use crate::store::{ActionIntent, AuditEvent, Begin, Outcome, Store};
+use crate::store::{ActionIntent, AuditEvent, Begin, Outcome, OutcomeKind, Store};
 use crate::template::PropertyPath;
 use crate::template::schema::SchemaFacts;
 
@@ -55,6 +55,21 @@ pub struct StepOutcome {
     /// Stack events seen while a change set ran.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<StackEvent>,
+}
+
+impl StepResult {
+    /// The audit log's word for it: `applied` and `no_changes` both left
+    /// AWS as the step wanted, so both are `succeeded` there (the step's own
+    /// `result` stays in the line's `detail`).
+    pub fn outcome(self) -> OutcomeKind {
+        match self {
+            StepResult::Applied | StepResult::NoChanges => OutcomeKind::Succeeded,
+            StepResult::Failed => OutcomeKind::Failed,
+            StepResult::Refused => OutcomeKind::Refused,
+            StepResult::AlreadyDone => OutcomeKind::AlreadyDone,
+            StepResult::Deferred => OutcomeKind::Deferred,
+        }
+    }
 }
 
 impl StepOutcome {
@@ -95,7 +110,7 @@ pub(super) async fn apply_plan(
                  path: Option<String>,
                  action: &str,
                  reason: String,
-                 outcome: Option<&str>,
+                 outcome: Option<OutcomeKind>,
                  detail: serde_json::Value| AuditEvent {
         time: SystemTime::now(),
         actor: opts.actor.clone(),
@@ -105,7 +120,7 @@ pub(super) async fn apply_plan(
         property_path: path,
         action: action.to_string(),
         reason,
-        outcome: outcome.map(String::from),
+        outcome,
         detail,
     };
     for d in &plan.decisions {
@@ -166,10 +181,6 @@ pub(super) async fn apply_plan(
             }
         };
         let (logical_id, path) = subject(step);
-        let result = serde_json::to_value(outcome.result)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default();
         audit(
             store,
             event(
@@ -180,8 +191,8 @@ pub(super) async fn apply_plan(
                     .reason
                     .clone()
                     .unwrap_or_else(|| "as planned".into()),
-                Some(&result),
-                json!({"step": step, "verified": outcome.verified, "detail": outcome.detail}),
+                Some(outcome.result.outcome()),
+                json!({"step": step, "result": outcome.result, "verified": outcome.verified, "detail": outcome.detail}),
             ),
         );
         outcomes.push(outcome);
