@@ -33,14 +33,15 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
-    /// The file is damaged or is not SQLite at all; nothing was changed.
+    /// The file is damaged, emptied, missing tables, or is not SQLite at
+    /// all; nothing was changed.
     #[error(
         "{path} is corrupt or not an SQLite database: restore it from a backup or move it aside"
     )]
     Corrupt {
         path: PathBuf,
         #[source]
-        source: rusqlite::Error,
+        source: Damage,
     },
     /// An SQLite database some other program made; it is left untouched.
     #[error("{path} is an SQLite database that driftsync did not create: refusing to use it")]
@@ -89,6 +90,33 @@ pub enum StoreError {
     InvalidTime { what: &'static str },
 }
 
+/// What is wrong with a [`StoreError::Corrupt`] database.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Damage {
+    /// SQLite found the file damaged or not a database.
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    /// Zero bytes, in a state directory that was used before (its audit log
+    /// exists): what was recorded, flip-flops and break-glass windows
+    /// included, is gone, and starting afresh would forget it silently.
+    #[error("the file is empty, but the state directory's audit log shows it was used before")]
+    Empty,
+    /// A table this version's schema has is not there.
+    #[error("table {table} is missing")]
+    MissingTable { table: String },
+    /// A table's columns are not the ones this version's schema gives it.
+    #[error("table {table} has columns ({found}), not ({expected})")]
+    Columns {
+        table: String,
+        found: String,
+        expected: String,
+    },
+    /// An index is missing; the unique ones keep an action from running twice.
+    #[error("index {index} is missing")]
+    MissingIndex { index: String },
+}
+
 impl StoreError {
     /// Whether trying the same operation again later may succeed: the
     /// database was busy or locked by another process past the busy timeout,
@@ -115,7 +143,7 @@ impl StoreError {
         match source.sqlite_error_code() {
             Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => StoreError::Corrupt {
                 path: path.to_path_buf(),
-                source,
+                source: Damage::Sqlite(source),
             },
             _ => StoreError::Database {
                 operation,

@@ -43,7 +43,7 @@ pub use actions::{ActionId, ActionIntent, ActionRecord, Begin, Outcome, REVERT};
 pub use audit::AuditEvent;
 pub use break_glass::{BreakGlassScope, BreakGlassWindow};
 pub use drift::{DriftKey, DriftRecord, Observation};
-pub use error::StoreError;
+pub use error::{Damage, StoreError};
 pub use loops::{CircuitState, FlipFlops};
 pub use outcome::OutcomeKind;
 
@@ -105,17 +105,21 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] or [`StoreError::NotOurs`] for a file that is
-    /// not a driftsync database, and [`StoreError::NewerSchema`] for one a
-    /// newer driftsync wrote; in each case nothing is changed.
+    /// not a driftsync database (an emptied file, or one missing a table,
+    /// column or index of the schema, counts as corrupt), and
+    /// [`StoreError::NewerSchema`] for one a newer driftsync wrote; in each
+    /// case nothing is changed.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         create_private_dir(dir)?;
         let db_path = dir.join(DB_FILE);
+        refuse_emptied(dir, &db_path)?;
         let mut conn = Connection::open(&db_path).map_err(|source| StoreError::Open {
             path: db_path.clone(),
             source,
         })?;
         configure(&conn, &db_path)?;
         schema::migrate(&mut conn, &db_path)?;
+        schema::verify(&conn, &db_path)?;
         let audit = audit::AuditLog::open(dir.join(AUDIT_FILE))?;
         Ok(Store {
             conn,
@@ -184,6 +188,25 @@ fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
         path: dir.to_path_buf(),
         source,
     })
+}
+
+/// Refuses a database file of zero bytes in a directory that was used
+/// before. SQLite would take it for a new database and driftsync would start
+/// afresh, forgetting flip-flops, break-glass windows and actions begun.
+/// The audit log is created only after the database is migrated, so its
+/// presence (checked first) means the database once held a schema; SQLite
+/// writes its header when switching to WAL, so a database being created by
+/// another process at this moment is never mistaken for an emptied one.
+fn refuse_emptied(dir: &Path, db_path: &Path) -> Result<(), StoreError> {
+    let used = dir.join(AUDIT_FILE).exists();
+    let empty = std::fs::metadata(db_path).is_ok_and(|m| m.len() == 0);
+    if used && empty {
+        return Err(StoreError::Corrupt {
+            path: db_path.to_path_buf(),
+            source: Damage::Empty,
+        });
+    }
+    Ok(())
 }
 
 fn configure(conn: &Connection, path: &Path) -> Result<(), StoreError> {

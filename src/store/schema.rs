@@ -4,13 +4,16 @@
 //! is never edited once released: a change is a new migration appended here.
 //! A database whose version is newer than this list is refused rather than
 //! guessed at, and one that another program created is refused too, so
-//! pointing `--state-dir` at the wrong place cannot destroy anything.
+//! pointing `--state-dir` at the wrong place cannot destroy anything. Once
+//! up to date, the tables, columns and indexes are checked against what the
+//! migrations make: a damaged schema is refused, not worked around.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::StoreError;
+use super::{Damage, StoreError};
 
 /// Marks the file as driftsync's (`PRAGMA application_id`, "DRFT").
 pub(super) const APPLICATION_ID: i32 = 0x4452_4654;
@@ -162,4 +165,82 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
             .map_err(fail("migrate the schema"))?;
     }
     tx.commit().map_err(fail("migrate the schema"))
+}
+
+/// Refuses a database whose tables, columns or indexes are not those the
+/// migrations make (a dropped table, say), comparing it with the migrations
+/// applied to an empty in-memory database. Tables and indexes of its own
+/// that someone added are left alone.
+pub(super) fn verify(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let fail = |e| StoreError::sqlite("inspect the schema", path, e);
+    let reference = Connection::open_in_memory().map_err(fail)?;
+    for sql in MIGRATIONS {
+        reference.execute_batch(sql).map_err(fail)?;
+    }
+    let expected = Shape::of(&reference).map_err(fail)?;
+    let found = Shape::of(conn).map_err(fail)?;
+    let damage = expected.tables.iter().find_map(|(table, columns)| {
+        let table = table.clone();
+        match found.tables.get(&table) {
+            None => Some(Damage::MissingTable { table }),
+            Some(f) if f != columns => Some(Damage::Columns {
+                table,
+                found: f.join(", "),
+                expected: columns.join(", "),
+            }),
+            Some(_) => None,
+        }
+    });
+    let damage = damage.or_else(|| {
+        let index = expected.indexes.difference(&found.indexes).next()?.clone();
+        Some(Damage::MissingIndex { index })
+    });
+    match damage {
+        None => Ok(()),
+        Some(source) => Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// A database's tables (with their columns as `name TYPE`, in order) and
+/// indexes, SQLite's own excepted.
+struct Shape {
+    tables: BTreeMap<String, Vec<String>>,
+    indexes: BTreeSet<String>,
+}
+
+impl Shape {
+    fn of(conn: &Connection) -> rusqlite::Result<Shape> {
+        let mut stmt = conn.prepare(
+            "SELECT type, name FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+        )?;
+        let names = stmt
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut columns =
+            conn.prepare("SELECT name || ' ' || type FROM pragma_table_info(?1) ORDER BY cid")?;
+        let mut shape = Shape {
+            tables: BTreeMap::new(),
+            indexes: BTreeSet::new(),
+        };
+        for (kind, name) in names {
+            match kind.as_str() {
+                "table" => {
+                    let cols = columns
+                        .query_map([&name], |row| row.get(0))?
+                        .collect::<rusqlite::Result<Vec<String>>>()?;
+                    shape.tables.insert(name, cols);
+                }
+                "index" => {
+                    shape.indexes.insert(name);
+                }
+                _ => {}
+            }
+        }
+        Ok(shape)
+    }
 }
