@@ -85,6 +85,24 @@ pub enum StoreError {
         #[source]
         source: io::Error,
     },
+    /// Another process (a `sync --apply`) held the state directory's lock
+    /// for all of `waited`.
+    #[error(
+        "the state directory is in use: {path} is held by {holder}; waited {}s for it (one sync --apply per state directory at a time)",
+        waited.as_secs()
+    )]
+    Locked {
+        path: PathBuf,
+        /// Who holds it, as written in the lock file (pid, host, since when).
+        holder: String,
+        waited: std::time::Duration,
+    },
+    #[error("cannot lock the state directory with {path}")]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     /// A time before 1970, or too far ahead to count in milliseconds.
     #[error("the {what} time is outside the range the state store records (1970 onwards)")]
     InvalidTime { what: &'static str },
@@ -120,7 +138,8 @@ pub enum Damage {
 impl StoreError {
     /// Whether trying the same operation again later may succeed: the
     /// database was busy or locked by another process past the busy timeout,
-    /// or an I/O call was interrupted.
+    /// another process holds the state directory, or an I/O call was
+    /// interrupted.
     pub fn is_retryable(&self) -> bool {
         match self {
             StoreError::Open { source, .. } | StoreError::Database { source, .. } => {
@@ -129,6 +148,7 @@ impl StoreError {
                     Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
                 )
             }
+            StoreError::Locked { .. } => true,
             StoreError::Audit { source, .. } => matches!(
                 source.kind(),
                 io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut

@@ -7,7 +7,8 @@
 //! so a rerun after a crash never acts twice), flip-flop counts, per-stack
 //! circuit breakers, break-glass windows and the audit log. [`Store`] is the
 //! whole interface; `sync` and the daemon hold one per state directory, and
-//! several processes may share a directory (SQLite serialises the writers).
+//! several processes may share a directory (SQLite serialises the writers),
+//! but only one may apply: it holds the directory's [`StateLock`].
 //!
 //! It must not talk to AWS or git, nor decide anything: windows, limits and
 //! thresholds are policy's, passed in, and the store only records and
@@ -26,6 +27,7 @@ mod audit;
 mod break_glass;
 mod drift;
 mod error;
+mod lock;
 mod loops;
 mod outcome;
 mod schema;
@@ -44,6 +46,7 @@ pub use audit::AuditEvent;
 pub use break_glass::{BreakGlassScope, BreakGlassWindow};
 pub use drift::{DriftKey, DriftRecord, Observation};
 pub use error::{Damage, StoreError};
+pub use lock::{LOCK_FILE, StateLock};
 pub use loops::{CircuitState, FlipFlops};
 pub use outcome::OutcomeKind;
 

@@ -16,6 +16,7 @@ mod iam_policy;
 mod secrets;
 mod source;
 mod source_http;
+mod state;
 mod support;
 mod sync;
 mod testbed;

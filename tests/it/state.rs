@@ -1,0 +1,97 @@
+//! The state directory's guarantees, end to end on the AWS test bed: one
+//! applying process per directory, the intent recorded before AWS is
+//! changed, and attempts a killed run left in progress settled by the next.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::check::{driftsync_as_with, scenario_with};
+use crate::support::emulator::{Account, emulator};
+
+fn state_dir(repo: &Path) -> PathBuf {
+    repo.join(".git/driftsync-state")
+}
+
+fn audit_lines(repo: &Path) -> Vec<Value> {
+    std::fs::read_to_string(state_dir(repo).join("audit.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// `sync --stack web-sg --apply -o json` as a child process.
+fn spawn_sync(account: &Account, repo: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_driftsync"))
+        .args([
+            "sync",
+            "--stack",
+            "web-sg",
+            "--apply",
+            "-o",
+            "json",
+            "--color=never",
+        ])
+        .current_dir(repo)
+        .envs(account.env())
+        .env_remove("CI")
+        .env(
+            "DRIFTSYNC_CACHE_DIR",
+            repo.join(".git/driftsync-test-cache"),
+        )
+        .env("DRIFTSYNC_STATE_DIR", state_dir(repo))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Slows this account's next Cloud Control UpdateResource down.
+fn slow_update_resource(account: &Account, ms: u64) {
+    emulator().post(
+        "/_emulator/faults",
+        json!({"kind": "latency", "latency_ms": ms, "operation": "UpdateResource",
+               "count": 1, "access_key": account.access_key_id}),
+    );
+}
+
+#[test]
+fn a_second_sync_apply_on_the_same_state_directory_waits_then_exits_1_naming_the_first() {
+    let s = scenario_with(None);
+    let repo = s.repo.path();
+    slow_update_resource(&s.account, 5000);
+    let first = spawn_sync(&s.account, repo);
+    let lock = state_dir(repo).join("driftsync.lock");
+    let holder = format!("pid {}", first.id());
+    let started = Instant::now();
+    while !std::fs::read_to_string(&lock).is_ok_and(|t| t.contains(&holder))
+        && started.elapsed() < Duration::from_secs(60)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let (out, err, code) = driftsync_as_with(
+        &s.account,
+        repo,
+        &["sync", "--stack", "web-sg", "--apply", "-o", "json"],
+        &[("DRIFTSYNC_LOCK_WAIT", "1s")],
+    );
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(err.contains("state directory is in use"), "{err}");
+    assert!(err.contains(&holder), "names the holder: {err}");
+
+    let first = first.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&first.stdout);
+    assert_eq!(first.status.code(), Some(2), "{out}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["stacks"][0]["outcomes"][0]["result"], "applied");
+    assert_eq!(emulator().calls(&s.account, "UpdateResource"), 1);
+    let succeeded = audit_lines(repo)
+        .into_iter()
+        .filter(|l| l["action"] == "revert" && l["outcome"] == "succeeded")
+        .count();
+    assert_eq!(succeeded, 1, "one run acted and recorded it");
+}
