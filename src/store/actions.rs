@@ -7,9 +7,9 @@ use std::fmt;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
 
-use super::{OutcomeKind, Store, StoreError, count, from_ms, to_ms, window_start};
+use super::{AuditEvent, OutcomeKind, Store, StoreError, count, from_ms, to_ms, window_start};
 
 /// The `action` name that [`Store::reverts_within`] counts.
 pub const REVERT: &str = "revert";
@@ -151,49 +151,50 @@ impl Store {
     ) -> Result<Begin, StoreError> {
         let now = to_ms(now, "begin")?;
         self.write("begin an action", |tx, path| {
-            let fail = |e| StoreError::sqlite("begin an action", path, e);
-            let sql = format!(
-                "SELECT {COLUMNS} FROM actions WHERE idempotency_key = ?1 \
-                 ORDER BY attempt DESC LIMIT 1"
-            );
-            let last = tx
-                .query_row(&sql, [&intent.idempotency_key], |row| Ok(read(row, path)))
-                .optional()
-                .map_err(fail)?
-                .transpose()?;
-            let attempt = match last {
-                None => 1,
-                Some(rec) => match &rec.outcome {
-                    None => return Ok(Begin::InProgress(rec)),
-                    // A deliberate refusal stands until the key changes.
-                    Some(Outcome::Refused { .. }) => return Ok(Begin::Done(rec)),
-                    Some(Outcome::Succeeded) if rec.finished_at >= Some(observed) => {
-                        return Ok(Begin::Done(rec));
-                    }
-                    Some(_) => rec.attempt + 1,
-                },
-            };
-            let id: i64 = tx
-                .query_row(
-                    "INSERT INTO actions (idempotency_key, attempt, stack, logical_id, \
-                     property_path, action, revision, detail, started_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
-                    params![
-                        intent.idempotency_key,
-                        attempt,
-                        intent.stack,
-                        intent.logical_id,
-                        intent.property_path,
-                        intent.action,
-                        intent.revision,
-                        intent.detail.to_string(),
-                        now
-                    ],
-                    |row| row.get(0),
-                )
-                .map_err(fail)?;
-            Ok(Begin::New(ActionId(id), attempt))
+            begin_in(tx, path, intent, observed, now)
         })
+    }
+
+    /// [`Store::begin`], writing `event` (the intent, about to act) to the
+    /// audit log in the same transaction when an attempt is to be made, new
+    /// or joined. The attempt's row is committed only after the line is on
+    /// disk, so an action is never taken without both; if either write
+    /// fails, the caller gets the error and must not act. The line's
+    /// `detail` gains the `action_id` and `attempt`.
+    ///
+    /// # Errors
+    /// As [`Store::begin`], and [`StoreError::Audit`] if the line cannot be
+    /// written (the attempt is then not recorded either).
+    pub fn begin_audited(
+        &mut self,
+        intent: &ActionIntent,
+        observed: SystemTime,
+        now: SystemTime,
+        event: &AuditEvent,
+    ) -> Result<Begin, StoreError> {
+        const OP: &str = "begin an action";
+        let now = to_ms(now, "begin")?;
+        let path = &self.db_path;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| StoreError::sqlite(OP, path, e))?;
+        let begun = begin_in(&tx, path, intent, observed, now)?;
+        let (id, attempt) = match &begun {
+            Begin::New(id, attempt) => (*id, *attempt),
+            Begin::InProgress(rec) => (rec.id, rec.attempt),
+            Begin::Done(_) => return Ok(begun),
+        };
+        let mut event = event.clone();
+        if let Some(detail) = event.detail.as_object_mut() {
+            detail.insert("action_id".into(), id.0.into());
+            detail.insert("attempt".into(), attempt.into());
+            let joined = matches!(begun, Begin::InProgress(_));
+            detail.insert("joined".into(), joined.into());
+        }
+        self.audit.write_event(&tx, path, &event)?;
+        tx.commit().map_err(|e| StoreError::sqlite(OP, path, e))?;
+        Ok(begun)
     }
 
     /// Records how the action ended. Finishing again with the same outcome
@@ -307,6 +308,58 @@ impl Store {
             .map_err(fail)?;
         rows.map(|row| row.map_err(fail)?).collect()
     }
+}
+
+/// [`Store::begin`]'s work, inside the caller's write transaction.
+fn begin_in(
+    tx: &rusqlite::Transaction<'_>,
+    path: &Path,
+    intent: &ActionIntent,
+    observed: SystemTime,
+    now: i64,
+) -> Result<Begin, StoreError> {
+    let fail = |e| StoreError::sqlite("begin an action", path, e);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM actions WHERE idempotency_key = ?1 \
+             ORDER BY attempt DESC LIMIT 1"
+    );
+    let last = tx
+        .query_row(&sql, [&intent.idempotency_key], |row| Ok(read(row, path)))
+        .optional()
+        .map_err(fail)?
+        .transpose()?;
+    let attempt = match last {
+        None => 1,
+        Some(rec) => match &rec.outcome {
+            None => return Ok(Begin::InProgress(rec)),
+            // A deliberate refusal stands until the key changes.
+            Some(Outcome::Refused { .. }) => return Ok(Begin::Done(rec)),
+            Some(Outcome::Succeeded) if rec.finished_at >= Some(observed) => {
+                return Ok(Begin::Done(rec));
+            }
+            Some(_) => rec.attempt + 1,
+        },
+    };
+    let id: i64 = tx
+        .query_row(
+            "INSERT INTO actions (idempotency_key, attempt, stack, logical_id, \
+                 property_path, action, revision, detail, started_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+            params![
+                intent.idempotency_key,
+                attempt,
+                intent.stack,
+                intent.logical_id,
+                intent.property_path,
+                intent.action,
+                intent.revision,
+                intent.detail.to_string(),
+                now
+            ],
+            |row| row.get(0),
+        )
+        .map_err(fail)?;
+    Ok(Begin::New(ActionId(id), attempt))
 }
 
 /// Reads a row selected with [`COLUMNS`]. The outer error is SQLite's; the

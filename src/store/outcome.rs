@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutcomeKind {
+    /// About to change AWS: the intent, written (with the attempt's row)
+    /// before acting. Audit log only; the row's outcome is NULL meanwhile.
+    Started,
     /// AWS now matches what the action set out to do.
     #[serde(alias = "applied", alias = "no_changes")]
     Succeeded,
@@ -28,7 +31,8 @@ pub enum OutcomeKind {
 
 impl OutcomeKind {
     /// Every outcome, in the order `docs/state.md` lists them.
-    pub const ALL: [OutcomeKind; 5] = [
+    pub const ALL: [OutcomeKind; 6] = [
+        OutcomeKind::Started,
         OutcomeKind::Succeeded,
         OutcomeKind::AlreadyDone,
         OutcomeKind::Failed,
@@ -39,6 +43,7 @@ impl OutcomeKind {
     /// The word stored and written, e.g. `already_done`.
     pub fn as_str(self) -> &'static str {
         match self {
+            OutcomeKind::Started => "started",
             OutcomeKind::Succeeded => "succeeded",
             OutcomeKind::AlreadyDone => "already_done",
             OutcomeKind::Failed => "failed",

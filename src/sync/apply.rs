@@ -312,11 +312,25 @@ async fn run_step(
     let Some(intent) = intent(step, &state.spec.name, revision) else {
         return StepOutcome::new(index, StepResult::Deferred, None);
     };
-    let begun =
-        store
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .begin(&intent, observed, SystemTime::now());
+    // No action without a durable record: the attempt's row and its
+    // `started` audit line are written together before AWS is touched.
+    let (logical_id, path) = subject(step);
+    let started_line = AuditEvent {
+        time: SystemTime::now(),
+        actor: opts.actor.clone(),
+        revision: Some(revision.to_string()),
+        stack: state.spec.name.clone(),
+        logical_id: logical_id.map(String::from),
+        property_path: path,
+        action: step_action(step).to_string(),
+        reason: "about to change AWS".into(),
+        outcome: Some(OutcomeKind::Started),
+        detail: json!({"step": step}),
+    };
+    let begun = store
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .begin_audited(&intent, observed, SystemTime::now(), &started_line);
     let (id, attempt) = match begun {
         Ok(Begin::Done(rec)) => {
             let mut o = StepOutcome::new(
@@ -337,7 +351,10 @@ async fn run_step(
             return StepOutcome::new(
                 index,
                 StepResult::Failed,
-                Some(format!("cannot record the action: {e}")),
+                Some(format!(
+                    "nothing was done: the action could not be recorded before acting: {}",
+                    chain(&e)
+                )),
             );
         }
     };
@@ -376,6 +393,17 @@ async fn run_step(
         }
     }
     outcome
+}
+
+/// An error and its causes, `: `-separated.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
 }
 
 /// The step with the attempt's own client token or change set name: AWS

@@ -95,3 +95,85 @@ fn a_second_sync_apply_on_the_same_state_directory_waits_then_exits_1_naming_the
         .count();
     assert_eq!(succeeded, 1, "one run acted and recorded it");
 }
+
+/// Whether the scenario's security group is still open to the world.
+fn ssh_open(account: &Account, group_id: &str) -> bool {
+    let v = emulator().boto3(
+        account,
+        "ec2",
+        "describe_security_groups",
+        json!({"GroupIds": [group_id]}),
+    );
+    v["SecurityGroups"][0]["IpPermissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["IpRanges"].as_array().unwrap().iter())
+        .any(|r| r["CidrIp"] == "0.0.0.0/0")
+}
+
+#[test]
+fn every_change_to_aws_is_preceded_by_a_started_line_naming_its_attempt() {
+    let s = scenario_with(None);
+    let repo = s.repo.path();
+    let (out, err, code) = driftsync_as_with(
+        &s.account,
+        repo,
+        &["sync", "--stack", "web-sg", "--apply", "-o", "json"],
+        &[],
+    );
+    assert_eq!(code, 2, "{out}\n{err}");
+    let lines = audit_lines(repo);
+    let position = |outcome: &str| {
+        lines
+            .iter()
+            .position(|l| l["action"] == "revert" && l["outcome"] == outcome)
+            .unwrap_or_else(|| panic!("no {outcome} line: {lines:#?}"))
+    };
+    let (started, succeeded) = (position("started"), position("succeeded"));
+    assert!(started < succeeded, "{lines:#?}");
+    assert_eq!(lines[started]["detail"]["attempt"], 1);
+    assert!(lines[started]["detail"]["action_id"].is_i64());
+    assert_eq!(lines[started]["property_path"], "/SecurityGroupIngress/1");
+}
+
+#[test]
+fn an_action_whose_intent_cannot_be_written_is_not_taken_and_the_step_says_why() {
+    let s = scenario_with(None);
+    let repo = s.repo.path();
+    // Something else holds the audit log, past the busy timeout.
+    std::fs::create_dir_all(state_dir(repo)).unwrap();
+    let audit = std::fs::File::create(state_dir(repo).join("audit.jsonl")).unwrap();
+    audit.lock().unwrap();
+
+    let (out, err, code) = driftsync_as_with(
+        &s.account,
+        repo,
+        &["sync", "--stack", "web-sg", "--apply", "-o", "json"],
+        &[],
+    );
+    assert_eq!(code, 1, "{out}\n{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let outcome = &report["stacks"][0]["outcomes"][0];
+    assert_eq!(outcome["result"], "failed", "{out}");
+    let reason = outcome["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("nothing was done") && reason.contains("audit log"),
+        "{reason}"
+    );
+    assert_eq!(emulator().calls(&s.account, "UpdateResource"), 0);
+    assert!(ssh_open(&s.account, &s.group_id), "AWS was not changed");
+
+    audit.unlock().unwrap();
+    let (out, err, code) = driftsync_as_with(
+        &s.account,
+        repo,
+        &["sync", "--stack", "web-sg", "--apply", "-o", "json"],
+        &[],
+    );
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(
+        !ssh_open(&s.account, &s.group_id),
+        "reverted once it could be recorded"
+    );
+}
