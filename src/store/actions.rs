@@ -71,6 +71,12 @@ pub enum Outcome {
     Refused {
         reason: String,
     },
+    /// The run making the attempt was killed, and AWS shows the attempt
+    /// never took effect. Like a failure, it is history: the next run may
+    /// make a new attempt.
+    Interrupted {
+        reason: String,
+    },
 }
 
 impl Outcome {
@@ -80,10 +86,11 @@ impl Outcome {
             Outcome::Succeeded => OutcomeKind::Succeeded,
             Outcome::Failed { .. } => OutcomeKind::Failed,
             Outcome::Refused { .. } => OutcomeKind::Refused,
+            Outcome::Interrupted { .. } => OutcomeKind::Interrupted,
         }
     }
 
-    /// `succeeded`, `failed` or `refused`, as stored.
+    /// `succeeded`, `failed`, `refused` or `interrupted`, as stored.
     pub fn as_str(&self) -> &'static str {
         self.kind().as_str()
     }
@@ -92,7 +99,9 @@ impl Outcome {
     pub fn reason(&self) -> Option<&str> {
         match self {
             Outcome::Succeeded => None,
-            Outcome::Failed { reason } | Outcome::Refused { reason } => Some(reason),
+            Outcome::Failed { reason }
+            | Outcome::Refused { reason }
+            | Outcome::Interrupted { reason } => Some(reason),
         }
     }
 }
@@ -387,6 +396,7 @@ fn read_sql(row: &Row<'_>, path: &Path) -> rusqlite::Result<Result<ActionRecord,
         Some((_, Some(OutcomeKind::Succeeded))) => Some(Outcome::Succeeded),
         Some((_, Some(OutcomeKind::Failed))) => Some(Outcome::Failed { reason }),
         Some((_, Some(OutcomeKind::Refused))) => Some(Outcome::Refused { reason }),
+        Some((_, Some(OutcomeKind::Interrupted))) => Some(Outcome::Interrupted { reason }),
         Some((other, _)) => return Ok(Err(corrupt(format!("unknown outcome {other:?}")))),
     };
     Ok(Ok(ActionRecord {

@@ -130,6 +130,9 @@ pub enum Damage {
         found: String,
         expected: String,
     },
+    /// Rows refer to rows that do not exist (found when migrating).
+    #[error("{rows} rows refer to rows that do not exist")]
+    ForeignKeys { rows: i64 },
     /// An index is missing; the unique ones keep an action from running twice.
     #[error("index {index} is missing")]
     MissingIndex { index: String },

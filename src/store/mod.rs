@@ -121,8 +121,14 @@ impl Store {
             source,
         })?;
         configure(&conn, &db_path)?;
+        // Off while migrating (a table rebuild needs it; the bundled SQLite
+        // may default it on), on for everything after.
+        conn.pragma_update(None, "foreign_keys", "OFF")
+            .map_err(|e| StoreError::sqlite("disable foreign keys", &db_path, e))?;
         schema::migrate(&mut conn, &db_path)?;
         schema::verify(&conn, &db_path)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(|e| StoreError::sqlite("enable foreign keys", &db_path, e))?;
         let audit = audit::AuditLog::open(dir.join(AUDIT_FILE))?;
         Ok(Store {
             conn,
@@ -225,8 +231,6 @@ fn configure(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     }
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(fail("set synchronous=FULL"))?;
-    conn.pragma_update(None, "foreign_keys", "ON")
-        .map_err(fail("enable foreign keys"))?;
     Ok(())
 }
 

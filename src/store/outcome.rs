@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 /// How an action (or a step of a run) ended, as the state store records it.
 ///
-/// The `actions` table stores `succeeded`, `failed` and `refused`; the audit
-/// log uses every word. Lines written before this vocabulary said `applied`
+/// The `actions` table stores `succeeded`, `failed`, `refused` and
+/// `interrupted`; the audit log uses every word. Lines written before this vocabulary said `applied`
 /// or `no_changes` for a success; they still read as [`Self::Succeeded`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -25,18 +25,22 @@ pub enum OutcomeKind {
     Failed,
     /// Deliberately not done (it would replace a resource, say).
     Refused,
+    /// A run was killed during the attempt and AWS shows it never took
+    /// effect; the next run may try again.
+    Interrupted,
     /// Left to another part of driftsync (a codify step with no repository).
     Deferred,
 }
 
 impl OutcomeKind {
     /// Every outcome, in the order `docs/state.md` lists them.
-    pub const ALL: [OutcomeKind; 6] = [
+    pub const ALL: [OutcomeKind; 7] = [
         OutcomeKind::Started,
         OutcomeKind::Succeeded,
         OutcomeKind::AlreadyDone,
         OutcomeKind::Failed,
         OutcomeKind::Refused,
+        OutcomeKind::Interrupted,
         OutcomeKind::Deferred,
     ];
 
@@ -48,6 +52,7 @@ impl OutcomeKind {
             OutcomeKind::AlreadyDone => "already_done",
             OutcomeKind::Failed => "failed",
             OutcomeKind::Refused => "refused",
+            OutcomeKind::Interrupted => "interrupted",
             OutcomeKind::Deferred => "deferred",
         }
     }

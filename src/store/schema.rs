@@ -112,11 +112,43 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX actions_in_progress ON actions (idempotency_key)
         WHERE finished_at IS NULL;
     "#,
+    // 3: an attempt a killed run left may end 'interrupted'. SQLite cannot
+    // change a CHECK, so the table is rebuilt (foreign keys are off during
+    // migrations: drift.resolved_by refers to actions by name, unchanged).
+    r#"
+    CREATE TABLE actions_v3 (
+        id              INTEGER PRIMARY KEY,
+        idempotency_key TEXT NOT NULL,
+        stack           TEXT NOT NULL,
+        logical_id      TEXT NOT NULL,
+        property_path   TEXT NOT NULL,
+        action          TEXT NOT NULL,
+        revision        TEXT NOT NULL,
+        detail          TEXT NOT NULL,           -- JSON
+        started_at      INTEGER NOT NULL,
+        finished_at     INTEGER,                 -- NULL while in progress
+        outcome         TEXT CHECK (outcome IN ('succeeded', 'failed', 'refused', 'interrupted')),
+        reason          TEXT,
+        attempt         INTEGER NOT NULL DEFAULT 1,
+        CHECK ((finished_at IS NULL) = (outcome IS NULL))
+    );
+    INSERT INTO actions_v3 SELECT id, idempotency_key, stack, logical_id, property_path,
+        action, revision, detail, started_at, finished_at, outcome, reason, attempt
+        FROM actions;
+    DROP TABLE actions;
+    ALTER TABLE actions_v3 RENAME TO actions;
+    CREATE INDEX actions_resource ON actions (stack, logical_id, action, outcome, finished_at);
+    CREATE INDEX actions_stack ON actions (stack, started_at);
+    CREATE UNIQUE INDEX actions_attempt ON actions (idempotency_key, attempt);
+    CREATE UNIQUE INDEX actions_in_progress ON actions (idempotency_key)
+        WHERE finished_at IS NULL;
+    "#,
 ];
 
 /// Brings the database at `path` up to [`VERSION`], in one transaction that
 /// holds the write lock, so two processes opening a new state directory at
-/// once migrate it once.
+/// once migrate it once. Foreign keys must be off (they are switched on
+/// after), as SQLite asks for a migration that rebuilds a table.
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     let fail = |op| move |e| StoreError::sqlite(op, path, e);
     let tx = conn
@@ -163,6 +195,18 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
         tx.execute_batch(sql).map_err(fail("migrate the schema"))?;
         tx.pragma_update(None, "user_version", from as i64 + 1)
             .map_err(fail("migrate the schema"))?;
+    }
+    // What migration 3's rebuild must not have broken.
+    let dangling: i64 = tx
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
+            row.get(0)
+        })
+        .map_err(fail("check foreign keys"))?;
+    if dangling > 0 {
+        return Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            source: Damage::ForeignKeys { rows: dangling },
+        });
     }
     tx.commit().map_err(fail("migrate the schema"))
 }

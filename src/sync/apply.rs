@@ -259,7 +259,7 @@ fn subject(step: &Step) -> (Option<&str>, Option<String>) {
 }
 
 /// The idempotency key and description of a step that changes AWS.
-fn intent(step: &Step, stack: &str, revision: &str) -> Option<ActionIntent> {
+pub(super) fn intent(step: &Step, stack: &str, revision: &str) -> Option<ActionIntent> {
     let (key, logical_id, path, action) = match step {
         Step::RevertProperties {
             token,

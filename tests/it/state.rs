@@ -177,3 +177,62 @@ fn an_action_whose_intent_cannot_be_written_is_not_taken_and_the_step_says_why()
         "reverted once it could be recorded"
     );
 }
+
+/// `(outcome, reason)` of every action of the state directory, by id.
+fn actions(repo: &Path) -> Vec<(i64, Option<String>, Option<String>)> {
+    let conn = rusqlite::Connection::open(state_dir(repo).join("driftsync.db")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT id, outcome, reason FROM actions ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn a_revert_killed_after_reaching_aws_is_settled_as_succeeded_by_the_next_run() {
+    let s = scenario_with(None);
+    let repo = s.repo.path();
+    // Hold the run in its first wait for the request, then kill it there.
+    emulator().post(
+        "/_emulator/faults",
+        json!({"kind": "latency", "latency_ms": 20000, "operation": "GetResourceRequestStatus",
+               "count": 1, "access_key": s.account.access_key_id}),
+    );
+    let mut first = spawn_sync(&s.account, repo);
+    let started = Instant::now();
+    while emulator().calls(&s.account, "UpdateResource") == 0
+        && started.elapsed() < Duration::from_secs(60)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    first.kill().unwrap();
+    let _ = first.wait();
+    let begun = actions(repo);
+    assert_eq!(begun.len(), 1, "{begun:?}");
+    assert_eq!(begun[0].1, None, "left in progress by the kill");
+
+    let (out, err, code) = driftsync_as_with(
+        &s.account,
+        repo,
+        &["sync", "--stack", "web-sg", "--apply", "-o", "json"],
+        &[],
+    );
+    assert_eq!(
+        code, 0,
+        "the revert took effect, nothing left to do: {out}\n{err}"
+    );
+    let settled = actions(repo);
+    assert_eq!(settled.len(), 1, "no new attempt: {settled:?}");
+    assert_eq!(settled[0].1.as_deref(), Some("succeeded"), "{settled:?}");
+    let line = audit_lines(repo)
+        .into_iter()
+        .find(|l| l["detail"]["settled"] == true)
+        .expect("an audit line for the settled attempt");
+    assert_eq!(line["outcome"], "succeeded");
+    assert_eq!(line["action"], "revert");
+    assert_eq!(line["detail"]["action_id"], settled[0].0);
+    assert_eq!(emulator().calls(&s.account, "UpdateResource"), 1);
+}

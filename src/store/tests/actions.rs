@@ -364,3 +364,22 @@ fn started_line() -> crate::store::AuditEvent {
         detail: serde_json::json!({}),
     }
 }
+
+#[test]
+fn an_attempt_settled_as_interrupted_is_history_and_the_next_begin_makes_attempt_2() {
+    let (_state, mut store) = fresh();
+    let Begin::New(id, 1) = store.begin(&intent("k"), at(0), at(10)).unwrap() else {
+        panic!("a new attempt");
+    };
+    let interrupted = Outcome::Interrupted {
+        reason: "change set driftsync-x was created but never executed".into(),
+    };
+    store.finish(id, &interrupted, at(20)).unwrap();
+    let history = store.history("app", 10).unwrap();
+    assert_eq!(history[0].outcome, Some(interrupted));
+    assert!(store.unfinished("app").unwrap().is_empty());
+    assert!(matches!(
+        store.begin(&intent("k"), at(30), at(40)).unwrap(),
+        Begin::New(_, 2)
+    ));
+}

@@ -332,3 +332,43 @@ fn a_version_1_database_is_migrated_and_its_failed_action_is_tried_again() {
     let conn = Connection::open(state.dir.join(DB_FILE)).unwrap();
     assert_eq!(pragma(&conn, "user_version"), schema::VERSION.to_string());
 }
+
+#[test]
+fn a_version_2_database_is_migrated_keeping_its_actions_and_the_drift_that_refers_to_them() {
+    let state = State::new();
+    std::fs::create_dir_all(&state.dir).unwrap();
+    {
+        let conn = Connection::open(state.dir.join(DB_FILE)).unwrap();
+        conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
+        conn.execute_batch(schema::MIGRATIONS[1]).unwrap();
+        conn.pragma_update(None, "application_id", schema::APPLICATION_ID)
+            .unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute_batch(
+            "INSERT INTO actions (idempotency_key, stack, logical_id, property_path, action, \
+             revision, detail, started_at, attempt) VALUES \
+             ('k', 'app', 'WebSg', '/SecurityGroupIngress/0', 'revert', '3f2c1e0', '{}', 0, 3); \
+             INSERT INTO drift (stack, logical_id, property_path, value_hash, first_seen, \
+             last_seen, resolved_at, resolved_by) VALUES \
+             ('app', 'WebSg', '/SecurityGroupIngress/0', 'h', 0, 0, 10, 1);",
+        )
+        .unwrap();
+    }
+    let mut store = state.open();
+    let unfinished = store.unfinished("app").unwrap();
+    assert_eq!(unfinished.len(), 1);
+    assert_eq!(unfinished[0].attempt, 3);
+    let interrupted = crate::store::Outcome::Interrupted {
+        reason: "killed".into(),
+    };
+    store
+        .finish(unfinished[0].id, &interrupted, at(60))
+        .unwrap();
+    drop(store);
+    let conn = Connection::open(state.dir.join(DB_FILE)).unwrap();
+    assert_eq!(pragma(&conn, "user_version"), schema::VERSION.to_string());
+    let resolved_by: i64 = conn
+        .query_row("SELECT resolved_by FROM drift", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(resolved_by, unfinished[0].id.get());
+}
