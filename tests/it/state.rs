@@ -236,3 +236,60 @@ fn a_revert_killed_after_reaching_aws_is_settled_as_succeeded_by_the_next_run() 
     assert_eq!(line["detail"]["action_id"], settled[0].0);
     assert_eq!(emulator().calls(&s.account, "UpdateResource"), 1);
 }
+
+/// Records an attempt at a deploy by change set `name` as a killed run
+/// would have left it: begun, never finished.
+fn left_in_progress(repo: &Path, name: &str) {
+    let conn = rusqlite::Connection::open(state_dir(repo).join("driftsync.db")).unwrap();
+    conn.execute(
+        "INSERT INTO actions (idempotency_key, attempt, stack, logical_id, property_path, \
+         action, revision, detail, started_at) \
+         VALUES (?1, 1, 'web-sg', '', '', 'deploy', 'abc', '{}', 0)",
+        [name],
+    )
+    .unwrap();
+}
+
+#[test]
+fn change_sets_a_killed_run_never_executed_or_never_made_are_settled_as_interrupted() {
+    let s = scenario_with(None);
+    let repo = s.repo.path();
+    let sync = || {
+        driftsync_as_with(
+            &s.account,
+            repo,
+            &["sync", "--stack", "web-sg", "--apply", "-o", "json"],
+            &[],
+        )
+    };
+    let (out, err, code) = sync();
+    assert_eq!(code, 2, "{out}\n{err}");
+    emulator().boto3(
+        &s.account,
+        "cloudformation",
+        "create_change_set",
+        json!({"StackName": "web-sg", "ChangeSetName": "driftsync-deploy-made",
+               "UsePreviousTemplate": true,
+               "Parameters": [{"ParameterKey": "Env", "UsePreviousValue": true},
+                              {"ParameterKey": "OfficeCidr", "ParameterValue": "10.1.0.0/16"}]}),
+    );
+    left_in_progress(repo, "driftsync-deploy-made");
+    left_in_progress(repo, "driftsync-deploy-never");
+
+    let (out, err, code) = sync();
+    assert_eq!(code, 0, "{out}\n{err}");
+    let rows = actions(repo);
+    let reason = |i: usize| rows[i].2.clone().unwrap_or_default();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(rows[1].1.as_deref(), Some("interrupted"), "{rows:?}");
+    assert!(reason(1).contains("never executed"), "{rows:?}");
+    assert_eq!(rows[2].1.as_deref(), Some("interrupted"), "{rows:?}");
+    assert!(reason(2).contains("no change set"), "{rows:?}");
+    let settled: Vec<Value> = audit_lines(repo)
+        .into_iter()
+        .filter(|l| l["detail"]["settled"] == true)
+        .collect();
+    assert_eq!(settled.len(), 2, "{settled:#?}");
+    assert!(settled.iter().all(|l| l["outcome"] == "interrupted"));
+    assert_eq!(emulator().calls(&s.account, "ExecuteChangeSet"), 0);
+}
