@@ -12,7 +12,7 @@ use super::validate::revision_line;
 use super::{GlobalArgs, Out, OutputFormat, open_source};
 use crate::check::CheckOptions;
 use crate::live::{Aws, DetectOptions};
-use crate::store::Store;
+use crate::store::{StateLock, Store};
 use crate::sync::{self, SyncOptions};
 use crate::{load, report};
 
@@ -83,6 +83,15 @@ pub(super) fn run(
         Some(d) => d.clone(),
         None => crate::store::default_state_dir()?,
     };
+    // One applying process per state directory; a dry run only reads it.
+    let _lock = if apply {
+        Some(
+            StateLock::acquire(&state_dir, lock_wait()?, std::time::SystemTime::now())
+                .context("cannot apply")?,
+        )
+    } else {
+        None
+    };
     let store = Mutex::new(
         Store::open(&state_dir)
             .with_context(|| format!("cannot open the state in {}", state_dir.display()))?,
@@ -143,4 +152,14 @@ fn actor() -> String {
         .or_else(|_| std::env::var("USER"))
         .map(|u| format!("driftsync ({u})"))
         .unwrap_or_else(|_| "driftsync".into())
+}
+
+/// How long `sync --apply` waits for another one using the same state
+/// directory: `DRIFTSYNC_LOCK_WAIT` (a duration such as `30s`), else a minute.
+fn lock_wait() -> anyhow::Result<Duration> {
+    match std::env::var("DRIFTSYNC_LOCK_WAIT") {
+        Ok(v) if !v.is_empty() => crate::config::parse_duration(&v)
+            .map_err(|e| anyhow::anyhow!("DRIFTSYNC_LOCK_WAIT={v}: {e}")),
+        _ => Ok(Duration::from_secs(60)),
+    }
 }

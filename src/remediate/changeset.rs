@@ -86,7 +86,7 @@ pub async fn run_change_set(
     calls: &Calls,
 ) -> Result<ChangeSetOutcome, RemediateError> {
     let deadline = tokio::time::Instant::now() + req.timeout;
-    let existing = describe(clients, req, calls).await?;
+    let existing = describe(clients, &req.stack, &req.name, calls).await?;
     let status = match existing {
         Some(s) => s,
         None => {
@@ -164,26 +164,27 @@ pub async fn run_change_set(
     }
 }
 
-struct ChangeSetState {
-    status: ChangeSetStatus,
-    execution: Option<ExecutionStatus>,
-    reason: Option<String>,
+pub(super) struct ChangeSetState {
+    pub(super) status: ChangeSetStatus,
+    pub(super) execution: Option<ExecutionStatus>,
+    pub(super) reason: Option<String>,
     /// `logical id (True|Conditional)` for each change that replaces.
     replacements: Vec<String>,
     changes: usize,
 }
 
-async fn describe(
+pub(super) async fn describe(
     clients: &Clients,
-    req: &ChangeSetRequest,
+    stack: &str,
+    name: &str,
     calls: &Calls,
 ) -> Result<Option<ChangeSetState>, RemediateError> {
     calls.record("DescribeChangeSet");
     match clients
         .cfn
         .describe_change_set()
-        .stack_name(&req.stack)
-        .change_set_name(&req.name)
+        .stack_name(stack)
+        .change_set_name(name)
         .send()
         .await
     {
@@ -215,7 +216,7 @@ async fn describe(
             }))
         }
         Err(e) => {
-            let err = api_error(clients, "DescribeChangeSet", &req.stack, e);
+            let err = api_error(clients, "DescribeChangeSet", stack, e);
             match &err {
                 crate::live::LiveError::Api { code, .. }
                     if code == "ChangeSetNotFound" || code == "ChangeSetNotFoundException" =>
@@ -323,7 +324,7 @@ async fn wait_created(
 ) -> Result<ChangeSetState, RemediateError> {
     let mut wait = Duration::from_millis(200);
     loop {
-        if let Some(s) = describe(clients, req, calls).await?
+        if let Some(s) = describe(clients, &req.stack, &req.name, calls).await?
             && matches!(
                 s.status,
                 ChangeSetStatus::CreateComplete | ChangeSetStatus::Failed

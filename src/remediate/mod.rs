@@ -10,6 +10,7 @@
 pub mod bootstrap;
 pub mod changeset;
 mod events;
+pub mod fate;
 pub mod patch;
 pub mod revert;
 

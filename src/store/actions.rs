@@ -7,9 +7,9 @@ use std::fmt;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
 
-use super::{Store, StoreError, count, from_ms, to_ms, window_start};
+use super::{AuditEvent, OutcomeKind, Store, StoreError, count, from_ms, to_ms, window_start};
 
 /// The `action` name that [`Store::reverts_within`] counts.
 pub const REVERT: &str = "revert";
@@ -71,23 +71,37 @@ pub enum Outcome {
     Refused {
         reason: String,
     },
+    /// The run making the attempt was killed, and AWS shows the attempt
+    /// never took effect. Like a failure, it is history: the next run may
+    /// make a new attempt.
+    Interrupted {
+        reason: String,
+    },
 }
 
 impl Outcome {
-    /// `succeeded`, `failed` or `refused`, as stored.
-    pub fn as_str(&self) -> &'static str {
+    /// Its word in the outcome vocabulary.
+    pub fn kind(&self) -> OutcomeKind {
         match self {
-            Outcome::Succeeded => "succeeded",
-            Outcome::Failed { .. } => "failed",
-            Outcome::Refused { .. } => "refused",
+            Outcome::Succeeded => OutcomeKind::Succeeded,
+            Outcome::Failed { .. } => OutcomeKind::Failed,
+            Outcome::Refused { .. } => OutcomeKind::Refused,
+            Outcome::Interrupted { .. } => OutcomeKind::Interrupted,
         }
+    }
+
+    /// `succeeded`, `failed`, `refused` or `interrupted`, as stored.
+    pub fn as_str(&self) -> &'static str {
+        self.kind().as_str()
     }
 
     /// Why it failed or was refused.
     pub fn reason(&self) -> Option<&str> {
         match self {
             Outcome::Succeeded => None,
-            Outcome::Failed { reason } | Outcome::Refused { reason } => Some(reason),
+            Outcome::Failed { reason }
+            | Outcome::Refused { reason }
+            | Outcome::Interrupted { reason } => Some(reason),
         }
     }
 }
@@ -146,49 +160,50 @@ impl Store {
     ) -> Result<Begin, StoreError> {
         let now = to_ms(now, "begin")?;
         self.write("begin an action", |tx, path| {
-            let fail = |e| StoreError::sqlite("begin an action", path, e);
-            let sql = format!(
-                "SELECT {COLUMNS} FROM actions WHERE idempotency_key = ?1 \
-                 ORDER BY attempt DESC LIMIT 1"
-            );
-            let last = tx
-                .query_row(&sql, [&intent.idempotency_key], |row| Ok(read(row, path)))
-                .optional()
-                .map_err(fail)?
-                .transpose()?;
-            let attempt = match last {
-                None => 1,
-                Some(rec) => match &rec.outcome {
-                    None => return Ok(Begin::InProgress(rec)),
-                    // A deliberate refusal stands until the key changes.
-                    Some(Outcome::Refused { .. }) => return Ok(Begin::Done(rec)),
-                    Some(Outcome::Succeeded) if rec.finished_at >= Some(observed) => {
-                        return Ok(Begin::Done(rec));
-                    }
-                    Some(_) => rec.attempt + 1,
-                },
-            };
-            let id: i64 = tx
-                .query_row(
-                    "INSERT INTO actions (idempotency_key, attempt, stack, logical_id, \
-                     property_path, action, revision, detail, started_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
-                    params![
-                        intent.idempotency_key,
-                        attempt,
-                        intent.stack,
-                        intent.logical_id,
-                        intent.property_path,
-                        intent.action,
-                        intent.revision,
-                        intent.detail.to_string(),
-                        now
-                    ],
-                    |row| row.get(0),
-                )
-                .map_err(fail)?;
-            Ok(Begin::New(ActionId(id), attempt))
+            begin_in(tx, path, intent, observed, now)
         })
+    }
+
+    /// [`Store::begin`], writing `event` (the intent, about to act) to the
+    /// audit log in the same transaction when an attempt is to be made, new
+    /// or joined. The attempt's row is committed only after the line is on
+    /// disk, so an action is never taken without both; if either write
+    /// fails, the caller gets the error and must not act. The line's
+    /// `detail` gains the `action_id` and `attempt`.
+    ///
+    /// # Errors
+    /// As [`Store::begin`], and [`StoreError::Audit`] if the line cannot be
+    /// written (the attempt is then not recorded either).
+    pub fn begin_audited(
+        &mut self,
+        intent: &ActionIntent,
+        observed: SystemTime,
+        now: SystemTime,
+        event: &AuditEvent,
+    ) -> Result<Begin, StoreError> {
+        const OP: &str = "begin an action";
+        let now = to_ms(now, "begin")?;
+        let path = &self.db_path;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| StoreError::sqlite(OP, path, e))?;
+        let begun = begin_in(&tx, path, intent, observed, now)?;
+        let (id, attempt) = match &begun {
+            Begin::New(id, attempt) => (*id, *attempt),
+            Begin::InProgress(rec) => (rec.id, rec.attempt),
+            Begin::Done(_) => return Ok(begun),
+        };
+        let mut event = event.clone();
+        if let Some(detail) = event.detail.as_object_mut() {
+            detail.insert("action_id".into(), id.0.into());
+            detail.insert("attempt".into(), attempt.into());
+            let joined = matches!(begun, Begin::InProgress(_));
+            detail.insert("joined".into(), joined.into());
+        }
+        self.audit.write_event(&tx, path, &event)?;
+        tx.commit().map_err(|e| StoreError::sqlite(OP, path, e))?;
+        Ok(begun)
     }
 
     /// Records how the action ended. Finishing again with the same outcome
@@ -304,6 +319,58 @@ impl Store {
     }
 }
 
+/// [`Store::begin`]'s work, inside the caller's write transaction.
+fn begin_in(
+    tx: &rusqlite::Transaction<'_>,
+    path: &Path,
+    intent: &ActionIntent,
+    observed: SystemTime,
+    now: i64,
+) -> Result<Begin, StoreError> {
+    let fail = |e| StoreError::sqlite("begin an action", path, e);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM actions WHERE idempotency_key = ?1 \
+             ORDER BY attempt DESC LIMIT 1"
+    );
+    let last = tx
+        .query_row(&sql, [&intent.idempotency_key], |row| Ok(read(row, path)))
+        .optional()
+        .map_err(fail)?
+        .transpose()?;
+    let attempt = match last {
+        None => 1,
+        Some(rec) => match &rec.outcome {
+            None => return Ok(Begin::InProgress(rec)),
+            // A deliberate refusal stands until the key changes.
+            Some(Outcome::Refused { .. }) => return Ok(Begin::Done(rec)),
+            Some(Outcome::Succeeded) if rec.finished_at >= Some(observed) => {
+                return Ok(Begin::Done(rec));
+            }
+            Some(_) => rec.attempt + 1,
+        },
+    };
+    let id: i64 = tx
+        .query_row(
+            "INSERT INTO actions (idempotency_key, attempt, stack, logical_id, \
+                 property_path, action, revision, detail, started_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+            params![
+                intent.idempotency_key,
+                attempt,
+                intent.stack,
+                intent.logical_id,
+                intent.property_path,
+                intent.action,
+                intent.revision,
+                intent.detail.to_string(),
+                now
+            ],
+            |row| row.get(0),
+        )
+        .map_err(fail)?;
+    Ok(Begin::New(ActionId(id), attempt))
+}
+
 /// Reads a row selected with [`COLUMNS`]. The outer error is SQLite's; the
 /// inner one a value this version cannot have written.
 fn read(row: &Row<'_>, path: &Path) -> Result<ActionRecord, StoreError> {
@@ -324,12 +391,13 @@ fn read_sql(row: &Row<'_>, path: &Path) -> rusqlite::Result<Result<ActionRecord,
     let outcome: Option<String> = row.get(10)?;
     let reason: Option<String> = row.get(11)?;
     let reason = reason.unwrap_or_default();
-    let outcome = match outcome.as_deref() {
+    let outcome = match outcome.as_deref().map(|w| (w, OutcomeKind::parse(w))) {
         None => None,
-        Some("succeeded") => Some(Outcome::Succeeded),
-        Some("failed") => Some(Outcome::Failed { reason }),
-        Some("refused") => Some(Outcome::Refused { reason }),
-        Some(other) => return Ok(Err(corrupt(format!("unknown outcome {other:?}")))),
+        Some((_, Some(OutcomeKind::Succeeded))) => Some(Outcome::Succeeded),
+        Some((_, Some(OutcomeKind::Failed))) => Some(Outcome::Failed { reason }),
+        Some((_, Some(OutcomeKind::Refused))) => Some(Outcome::Refused { reason }),
+        Some((_, Some(OutcomeKind::Interrupted))) => Some(Outcome::Interrupted { reason }),
+        Some((other, _)) => return Ok(Err(corrupt(format!("unknown outcome {other:?}")))),
     };
     Ok(Ok(ActionRecord {
         id: ActionId(row.get(0)?),

@@ -3,15 +3,15 @@
 //! the `audit` table for queries. The file is the record; the table is an
 //! index over it.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use rusqlite::params;
+use rusqlite::{TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
-use super::{Store, StoreError, to_ms};
+use super::{DEFAULT_BUSY_TIMEOUT, OutcomeKind, Store, StoreError, to_ms};
 
 /// One line of the audit log. Fields are only ever added (never renamed),
 /// and every field is always written, `null` when absent.
@@ -32,8 +32,8 @@ pub struct AuditEvent {
     pub action: String,
     /// Why, in words a reviewer can check (the policy rule, the guard).
     pub reason: String,
-    /// How it ended (`succeeded`, `failed`...), `None` for a decision alone.
-    pub outcome: Option<String>,
+    /// How it ended, `None` for a decision alone.
+    pub outcome: Option<OutcomeKind>,
     /// Anything else: the action id, a change set, expected and actual values.
     pub detail: serde_json::Value,
 }
@@ -73,11 +73,70 @@ impl AuditLog {
         &self.path
     }
 
+    /// Appends `event` and syncs it to disk, then indexes it in the `audit`
+    /// table inside the caller's transaction `tx` (on the database at `db`).
+    pub(super) fn write_event(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        db: &Path,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let time = to_ms(event.time, "audit event")?;
+        let audit_err = |source| StoreError::Audit {
+            path: self.path.clone(),
+            source,
+        };
+        let json = serde_json::to_string(event).map_err(|e| audit_err(io::Error::other(e)))?;
+        self.append(format!("{json}\n").as_bytes())
+            .map_err(audit_err)?;
+        tx.execute(
+            "INSERT INTO audit (time, stack, logical_id, property_path, action, outcome, event) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                time,
+                event.stack,
+                event.logical_id,
+                event.property_path,
+                event.action,
+                event.outcome.map(OutcomeKind::as_str),
+                json
+            ],
+        )
+        .map(drop)
+        .map_err(|e| StoreError::sqlite("index an audit event", db, e))
+    }
+
+    /// Makes every later write fail, as a full or read-only disk would.
+    #[cfg(test)]
+    pub(super) fn fail_writes(&mut self) {
+        self.file = File::open(&self.path).expect("reopen the audit log read-only");
+    }
+
     /// Appends `line` (which ends in a newline) and syncs it to disk. An
     /// exclusive lock keeps other processes' lines whole; if a writer died
     /// mid-line, its fragment is closed off first so this line stays valid.
+    /// The lock is waited for as long as a database write would be
+    /// ([`DEFAULT_BUSY_TIMEOUT`]), then the append fails: a run must not
+    /// hang, nor act unrecorded, because something else holds the file.
     fn append(&self, line: &[u8]) -> io::Result<()> {
-        self.file.lock()?;
+        const PAUSE: Duration = Duration::from_millis(20);
+        let mut attempts = DEFAULT_BUSY_TIMEOUT.as_millis() / PAUSE.as_millis();
+        loop {
+            match self.file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) if attempts > 0 => {
+                    attempts -= 1;
+                    std::thread::sleep(PAUSE);
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WouldBlock,
+                        "another process held the audit log's lock past the busy timeout",
+                    ));
+                }
+                Err(TryLockError::Error(e)) => return Err(e),
+            }
+        }
         let result = (|| {
             let mut file = &self.file;
             if file.metadata()?.len() > 0 {
@@ -105,32 +164,14 @@ impl Store {
     /// [`StoreError::Audit`] if the line cannot be written (nothing is
     /// indexed then), [`StoreError::InvalidTime`] for a time before 1970.
     pub fn audit(&mut self, event: &AuditEvent) -> Result<(), StoreError> {
-        let time = to_ms(event.time, "audit event")?;
-        let audit_err = |source| StoreError::Audit {
-            path: self.audit.path.clone(),
-            source,
-        };
-        let json = serde_json::to_string(event).map_err(|e| audit_err(io::Error::other(e)))?;
-        self.audit
-            .append(format!("{json}\n").as_bytes())
-            .map_err(audit_err)?;
-        self.write("index an audit event", |tx, path| {
-            tx.execute(
-                "INSERT INTO audit (time, stack, logical_id, property_path, action, outcome, \
-                 event) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    time,
-                    event.stack,
-                    event.logical_id,
-                    event.property_path,
-                    event.action,
-                    event.outcome,
-                    json
-                ],
-            )
-            .map(drop)
-            .map_err(|e| StoreError::sqlite("index an audit event", path, e))
-        })
+        const OP: &str = "index an audit event";
+        let path = &self.db_path;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| StoreError::sqlite(OP, path, e))?;
+        self.audit.write_event(&tx, path, event)?;
+        tx.commit().map_err(|e| StoreError::sqlite(OP, path, e))
     }
 
     /// The stack's most recent audit events, newest first, at most `limit`.

@@ -7,7 +7,8 @@
 //! so a rerun after a crash never acts twice), flip-flop counts, per-stack
 //! circuit breakers, break-glass windows and the audit log. [`Store`] is the
 //! whole interface; `sync` and the daemon hold one per state directory, and
-//! several processes may share a directory (SQLite serialises the writers).
+//! several processes may share a directory (SQLite serialises the writers),
+//! but only one may apply: it holds the directory's [`StateLock`].
 //!
 //! It must not talk to AWS or git, nor decide anything: windows, limits and
 //! thresholds are policy's, passed in, and the store only records and
@@ -27,7 +28,9 @@ mod audit;
 mod break_glass;
 mod drift;
 mod error;
+mod lock;
 mod loops;
+mod outcome;
 mod schema;
 
 #[cfg(test)]
@@ -43,8 +46,10 @@ pub use actions::{ActionId, ActionIntent, ActionRecord, Begin, Outcome, REVERT};
 pub use audit::AuditEvent;
 pub use break_glass::{BreakGlassScope, BreakGlassWindow};
 pub use drift::{DriftKey, DriftRecord, Observation};
-pub use error::StoreError;
+pub use error::{Damage, StoreError};
+pub use lock::{LOCK_FILE, StateLock};
 pub use loops::{CircuitState, FlipFlops};
+pub use outcome::OutcomeKind;
 
 /// The SQLite database's file name inside the state directory.
 pub const DB_FILE: &str = "driftsync.db";
@@ -104,17 +109,27 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Corrupt`] or [`StoreError::NotOurs`] for a file that is
-    /// not a driftsync database, and [`StoreError::NewerSchema`] for one a
-    /// newer driftsync wrote; in each case nothing is changed.
+    /// not a driftsync database (an emptied file, or one missing a table,
+    /// column or index of the schema, counts as corrupt), and
+    /// [`StoreError::NewerSchema`] for one a newer driftsync wrote; in each
+    /// case nothing is changed.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         create_private_dir(dir)?;
         let db_path = dir.join(DB_FILE);
+        refuse_emptied(dir, &db_path)?;
         let mut conn = Connection::open(&db_path).map_err(|source| StoreError::Open {
             path: db_path.clone(),
             source,
         })?;
         configure(&conn, &db_path)?;
+        // Off while migrating (a table rebuild needs it; the bundled SQLite
+        // may default it on), on for everything after.
+        conn.pragma_update(None, "foreign_keys", "OFF")
+            .map_err(|e| StoreError::sqlite("disable foreign keys", &db_path, e))?;
         schema::migrate(&mut conn, &db_path)?;
+        schema::verify(&conn, &db_path)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(|e| StoreError::sqlite("enable foreign keys", &db_path, e))?;
         let audit = audit::AuditLog::open(dir.join(AUDIT_FILE))?;
         Ok(Store {
             conn,
@@ -185,6 +200,25 @@ fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
     })
 }
 
+/// Refuses a database file of zero bytes in a directory that was used
+/// before. SQLite would take it for a new database and driftsync would start
+/// afresh, forgetting flip-flops, break-glass windows and actions begun.
+/// The audit log is created only after the database is migrated, so its
+/// presence (checked first) means the database once held a schema; SQLite
+/// writes its header when switching to WAL, so a database being created by
+/// another process at this moment is never mistaken for an emptied one.
+fn refuse_emptied(dir: &Path, db_path: &Path) -> Result<(), StoreError> {
+    let used = dir.join(AUDIT_FILE).exists();
+    let empty = std::fs::metadata(db_path).is_ok_and(|m| m.len() == 0);
+    if used && empty {
+        return Err(StoreError::Corrupt {
+            path: db_path.to_path_buf(),
+            source: Damage::Empty,
+        });
+    }
+    Ok(())
+}
+
 fn configure(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     let fail = |op| move |e| StoreError::sqlite(op, path, e);
     // First, so that everything after it waits for other processes.
@@ -198,8 +232,6 @@ fn configure(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     }
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(fail("set synchronous=FULL"))?;
-    conn.pragma_update(None, "foreign_keys", "ON")
-        .map_err(fail("enable foreign keys"))?;
     Ok(())
 }
 

@@ -4,13 +4,16 @@
 //! is never edited once released: a change is a new migration appended here.
 //! A database whose version is newer than this list is refused rather than
 //! guessed at, and one that another program created is refused too, so
-//! pointing `--state-dir` at the wrong place cannot destroy anything.
+//! pointing `--state-dir` at the wrong place cannot destroy anything. Once
+//! up to date, the tables, columns and indexes are checked against what the
+//! migrations make: a damaged schema is refused, not worked around.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::StoreError;
+use super::{Damage, StoreError};
 
 /// Marks the file as driftsync's (`PRAGMA application_id`, "DRFT").
 pub(super) const APPLICATION_ID: i32 = 0x4452_4654;
@@ -109,11 +112,43 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX actions_in_progress ON actions (idempotency_key)
         WHERE finished_at IS NULL;
     "#,
+    // 3: an attempt a killed run left may end 'interrupted'. SQLite cannot
+    // change a CHECK, so the table is rebuilt (foreign keys are off during
+    // migrations: drift.resolved_by refers to actions by name, unchanged).
+    r#"
+    CREATE TABLE actions_v3 (
+        id              INTEGER PRIMARY KEY,
+        idempotency_key TEXT NOT NULL,
+        stack           TEXT NOT NULL,
+        logical_id      TEXT NOT NULL,
+        property_path   TEXT NOT NULL,
+        action          TEXT NOT NULL,
+        revision        TEXT NOT NULL,
+        detail          TEXT NOT NULL,           -- JSON
+        started_at      INTEGER NOT NULL,
+        finished_at     INTEGER,                 -- NULL while in progress
+        outcome         TEXT CHECK (outcome IN ('succeeded', 'failed', 'refused', 'interrupted')),
+        reason          TEXT,
+        attempt         INTEGER NOT NULL DEFAULT 1,
+        CHECK ((finished_at IS NULL) = (outcome IS NULL))
+    );
+    INSERT INTO actions_v3 SELECT id, idempotency_key, stack, logical_id, property_path,
+        action, revision, detail, started_at, finished_at, outcome, reason, attempt
+        FROM actions;
+    DROP TABLE actions;
+    ALTER TABLE actions_v3 RENAME TO actions;
+    CREATE INDEX actions_resource ON actions (stack, logical_id, action, outcome, finished_at);
+    CREATE INDEX actions_stack ON actions (stack, started_at);
+    CREATE UNIQUE INDEX actions_attempt ON actions (idempotency_key, attempt);
+    CREATE UNIQUE INDEX actions_in_progress ON actions (idempotency_key)
+        WHERE finished_at IS NULL;
+    "#,
 ];
 
 /// Brings the database at `path` up to [`VERSION`], in one transaction that
 /// holds the write lock, so two processes opening a new state directory at
-/// once migrate it once.
+/// once migrate it once. Foreign keys must be off (they are switched on
+/// after), as SQLite asks for a migration that rebuilds a table.
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     let fail = |op| move |e| StoreError::sqlite(op, path, e);
     let tx = conn
@@ -161,5 +196,95 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
         tx.pragma_update(None, "user_version", from as i64 + 1)
             .map_err(fail("migrate the schema"))?;
     }
+    // What migration 3's rebuild must not have broken.
+    let dangling: i64 = tx
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
+            row.get(0)
+        })
+        .map_err(fail("check foreign keys"))?;
+    if dangling > 0 {
+        return Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            source: Damage::ForeignKeys { rows: dangling },
+        });
+    }
     tx.commit().map_err(fail("migrate the schema"))
+}
+
+/// Refuses a database whose tables, columns or indexes are not those the
+/// migrations make (a dropped table, say), comparing it with the migrations
+/// applied to an empty in-memory database. Tables and indexes of its own
+/// that someone added are left alone.
+pub(super) fn verify(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let fail = |e| StoreError::sqlite("inspect the schema", path, e);
+    let reference = Connection::open_in_memory().map_err(fail)?;
+    for sql in MIGRATIONS {
+        reference.execute_batch(sql).map_err(fail)?;
+    }
+    let expected = Shape::of(&reference).map_err(fail)?;
+    let found = Shape::of(conn).map_err(fail)?;
+    let damage = expected.tables.iter().find_map(|(table, columns)| {
+        let table = table.clone();
+        match found.tables.get(&table) {
+            None => Some(Damage::MissingTable { table }),
+            Some(f) if f != columns => Some(Damage::Columns {
+                table,
+                found: f.join(", "),
+                expected: columns.join(", "),
+            }),
+            Some(_) => None,
+        }
+    });
+    let damage = damage.or_else(|| {
+        let index = expected.indexes.difference(&found.indexes).next()?.clone();
+        Some(Damage::MissingIndex { index })
+    });
+    match damage {
+        None => Ok(()),
+        Some(source) => Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// A database's tables (with their columns as `name TYPE`, in order) and
+/// indexes, SQLite's own excepted.
+struct Shape {
+    tables: BTreeMap<String, Vec<String>>,
+    indexes: BTreeSet<String>,
+}
+
+impl Shape {
+    fn of(conn: &Connection) -> rusqlite::Result<Shape> {
+        let mut stmt = conn.prepare(
+            "SELECT type, name FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+        )?;
+        let names = stmt
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut columns =
+            conn.prepare("SELECT name || ' ' || type FROM pragma_table_info(?1) ORDER BY cid")?;
+        let mut shape = Shape {
+            tables: BTreeMap::new(),
+            indexes: BTreeSet::new(),
+        };
+        for (kind, name) in names {
+            match kind.as_str() {
+                "table" => {
+                    let cols = columns
+                        .query_map([&name], |row| row.get(0))?
+                        .collect::<rusqlite::Result<Vec<String>>>()?;
+                    shape.tables.insert(name, cols);
+                }
+                "index" => {
+                    shape.indexes.insert(name);
+                }
+                _ => {}
+            }
+        }
+        Ok(shape)
+    }
 }

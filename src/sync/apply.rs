@@ -19,7 +19,7 @@ use crate::remediate::{
     self, ChangeSetKind, ChangeSetOutcome, ChangeSetRequest, RevertOutcome, RevertRequest,
     StackEvent, Via,
 };
-use crate::store::{ActionIntent, AuditEvent, Begin, Outcome, Store};
+use crate::store::{ActionIntent, AuditEvent, Begin, Outcome, OutcomeKind, Store};
 use crate::template::PropertyPath;
 use crate::template::schema::SchemaFacts;
 
@@ -55,6 +55,21 @@ pub struct StepOutcome {
     /// Stack events seen while a change set ran.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<StackEvent>,
+}
+
+impl StepResult {
+    /// The audit log's word for it: `applied` and `no_changes` both left
+    /// AWS as the step wanted, so both are `succeeded` there (the step's own
+    /// `result` stays in the line's `detail`).
+    pub fn outcome(self) -> OutcomeKind {
+        match self {
+            StepResult::Applied | StepResult::NoChanges => OutcomeKind::Succeeded,
+            StepResult::Failed => OutcomeKind::Failed,
+            StepResult::Refused => OutcomeKind::Refused,
+            StepResult::AlreadyDone => OutcomeKind::AlreadyDone,
+            StepResult::Deferred => OutcomeKind::Deferred,
+        }
+    }
 }
 
 impl StepOutcome {
@@ -95,7 +110,7 @@ pub(super) async fn apply_plan(
                  path: Option<String>,
                  action: &str,
                  reason: String,
-                 outcome: Option<&str>,
+                 outcome: Option<OutcomeKind>,
                  detail: serde_json::Value| AuditEvent {
         time: SystemTime::now(),
         actor: opts.actor.clone(),
@@ -105,7 +120,7 @@ pub(super) async fn apply_plan(
         property_path: path,
         action: action.to_string(),
         reason,
-        outcome: outcome.map(String::from),
+        outcome,
         detail,
     };
     for d in &plan.decisions {
@@ -166,10 +181,6 @@ pub(super) async fn apply_plan(
             }
         };
         let (logical_id, path) = subject(step);
-        let result = serde_json::to_value(outcome.result)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default();
         audit(
             store,
             event(
@@ -180,8 +191,8 @@ pub(super) async fn apply_plan(
                     .reason
                     .clone()
                     .unwrap_or_else(|| "as planned".into()),
-                Some(&result),
-                json!({"step": step, "verified": outcome.verified, "detail": outcome.detail}),
+                Some(outcome.result.outcome()),
+                json!({"step": step, "result": outcome.result, "verified": outcome.verified, "detail": outcome.detail}),
             ),
         );
         outcomes.push(outcome);
@@ -248,7 +259,7 @@ fn subject(step: &Step) -> (Option<&str>, Option<String>) {
 }
 
 /// The idempotency key and description of a step that changes AWS.
-fn intent(step: &Step, stack: &str, revision: &str) -> Option<ActionIntent> {
+pub(super) fn intent(step: &Step, stack: &str, revision: &str) -> Option<ActionIntent> {
     let (key, logical_id, path, action) = match step {
         Step::RevertProperties {
             token,
@@ -301,11 +312,25 @@ async fn run_step(
     let Some(intent) = intent(step, &state.spec.name, revision) else {
         return StepOutcome::new(index, StepResult::Deferred, None);
     };
-    let begun =
-        store
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .begin(&intent, observed, SystemTime::now());
+    // No action without a durable record: the attempt's row and its
+    // `started` audit line are written together before AWS is touched.
+    let (logical_id, path) = subject(step);
+    let started_line = AuditEvent {
+        time: SystemTime::now(),
+        actor: opts.actor.clone(),
+        revision: Some(revision.to_string()),
+        stack: state.spec.name.clone(),
+        logical_id: logical_id.map(String::from),
+        property_path: path,
+        action: step_action(step).to_string(),
+        reason: "about to change AWS".into(),
+        outcome: Some(OutcomeKind::Started),
+        detail: json!({"step": step}),
+    };
+    let begun = store
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .begin_audited(&intent, observed, SystemTime::now(), &started_line);
     let (id, attempt) = match begun {
         Ok(Begin::Done(rec)) => {
             let mut o = StepOutcome::new(
@@ -326,7 +351,10 @@ async fn run_step(
             return StepOutcome::new(
                 index,
                 StepResult::Failed,
-                Some(format!("cannot record the action: {e}")),
+                Some(format!(
+                    "nothing was done: the action could not be recorded before acting: {}",
+                    chain(&e)
+                )),
             );
         }
     };
@@ -365,6 +393,17 @@ async fn run_step(
         }
     }
     outcome
+}
+
+/// An error and its causes, `: `-separated.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
 }
 
 /// The step with the attempt's own client token or change set name: AWS

@@ -11,6 +11,7 @@ mod apply;
 mod codify;
 mod history;
 pub mod review;
+mod settle;
 pub mod verdict;
 
 use std::collections::HashMap;
@@ -403,6 +404,17 @@ async fn sync_stack(
         &|logical_id| epochs.get(logical_id).cloned().unwrap_or_default(),
     );
     let decided = deciding.elapsed();
+    // Attempts a killed run left: settled from AWS before acting again.
+    let checked = matches!(
+        check.status,
+        check::CheckStatus::InSync
+            | check::CheckStatus::Drifted
+            | check::CheckStatus::Pending
+            | check::CheckStatus::DriftedAndPending
+    );
+    if opts.apply && check.error.is_none() && checked {
+        settle::settle((snapshot, aws, store), check, &plan, opts, calls).await;
+    }
     let mut outcomes = Vec::new();
     if opts.apply && !plan.steps.is_empty() {
         outcomes =

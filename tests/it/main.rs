@@ -17,6 +17,7 @@ mod nested;
 mod secrets;
 mod source;
 mod source_http;
+mod state;
 mod support;
 mod sync;
 mod testbed;

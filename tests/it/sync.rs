@@ -118,7 +118,7 @@ fn the_seed_scenario_is_planned_then_surgically_reverted_and_a_second_sync_has_n
         .collect();
     assert!(
         lines.iter().any(|l| l["action"] == "revert"
-            && l["outcome"] == "applied"
+            && l["outcome"] == "succeeded"
             && l["property_path"] == "/SecurityGroupIngress/1"),
         "{audit}"
     );

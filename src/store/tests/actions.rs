@@ -303,3 +303,83 @@ fn a_refused_action_stays_refused_for_its_key() {
         Begin::Done(_)
     ));
 }
+
+#[test]
+fn begin_audited_writes_the_started_line_with_the_attempt_and_nothing_for_a_done_action() {
+    let (state, mut store) = fresh();
+    let line = started_line();
+    let Begin::New(id, 1) = store
+        .begin_audited(&intent("k"), at(0), at(10), &line)
+        .unwrap()
+    else {
+        panic!("a new attempt");
+    };
+    let written = std::fs::read_to_string(state.dir.join(crate::store::AUDIT_FILE)).unwrap();
+    let written: serde_json::Value = serde_json::from_str(written.trim()).unwrap();
+    assert_eq!(written["outcome"], "started");
+    assert_eq!(written["detail"]["action_id"], id.get());
+    assert_eq!(written["detail"]["attempt"], 1);
+    assert_eq!(written["detail"]["joined"], false);
+
+    store.finish(id, &Outcome::Succeeded, at(20)).unwrap();
+    assert!(matches!(
+        store
+            .begin_audited(&intent("k"), at(0), at(30), &line)
+            .unwrap(),
+        Begin::Done(_)
+    ));
+    assert_eq!(
+        store.audit_events("app", 10).unwrap().len(),
+        1,
+        "no line for a done action"
+    );
+}
+
+#[test]
+fn an_attempt_whose_started_line_cannot_be_written_is_not_recorded_so_nothing_may_act() {
+    let (_state, mut store) = fresh();
+    store.audit.fail_writes();
+    let err = store
+        .begin_audited(&intent("k"), at(0), at(10), &started_line())
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Audit { .. }), "{err:?}");
+    assert!(
+        store.history("app", 10).unwrap().is_empty(),
+        "no row without its line"
+    );
+    assert!(store.unfinished("app").unwrap().is_empty());
+}
+
+fn started_line() -> crate::store::AuditEvent {
+    crate::store::AuditEvent {
+        time: at(10),
+        actor: "driftsync".into(),
+        revision: Some("3f2c1e0".into()),
+        stack: "app".into(),
+        logical_id: Some("WebSg".into()),
+        property_path: Some("/SecurityGroupIngress/0".into()),
+        action: "revert".into(),
+        reason: "about to change AWS".into(),
+        outcome: Some(crate::store::OutcomeKind::Started),
+        detail: serde_json::json!({}),
+    }
+}
+
+#[test]
+fn an_attempt_settled_as_interrupted_is_history_and_the_next_begin_makes_attempt_2() {
+    let (_state, mut store) = fresh();
+    let Begin::New(id, 1) = store.begin(&intent("k"), at(0), at(10)).unwrap() else {
+        panic!("a new attempt");
+    };
+    let interrupted = Outcome::Interrupted {
+        reason: "change set driftsync-x was created but never executed".into(),
+    };
+    store.finish(id, &interrupted, at(20)).unwrap();
+    let history = store.history("app", 10).unwrap();
+    assert_eq!(history[0].outcome, Some(interrupted));
+    assert!(store.unfinished("app").unwrap().is_empty());
+    assert!(matches!(
+        store.begin(&intent("k"), at(30), at(40)).unwrap(),
+        Begin::New(_, 2)
+    ));
+}

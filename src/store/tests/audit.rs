@@ -4,7 +4,7 @@ use std::sync::{Arc, Barrier};
 use serde_json::{Value, json};
 
 use super::{State, at, fresh};
-use crate::store::{AUDIT_FILE, AuditEvent, StoreError};
+use crate::store::{AUDIT_FILE, AuditEvent, OutcomeKind, StoreError};
 
 fn event(secs: u64, action: &str) -> AuditEvent {
     AuditEvent {
@@ -166,4 +166,46 @@ fn an_event_dated_before_1970_is_refused_and_nothing_is_written() {
     ));
     assert!(lines(&state).is_empty());
     assert!(store.audit_events("app", 10).unwrap().is_empty());
+}
+
+#[test]
+fn the_outcome_words_are_exactly_the_ones_docs_state_md_lists() {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/state.md")).unwrap();
+    let section = doc
+        .split("## Outcomes")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("docs/state.md has an Outcomes section");
+    let documented: Vec<&str> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `")?.split('`').next())
+        .collect();
+    let words: Vec<&str> = OutcomeKind::ALL.iter().map(|k| k.as_str()).collect();
+    assert_eq!(documented, words);
+    for kind in OutcomeKind::ALL {
+        assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        assert_eq!(OutcomeKind::parse(kind.as_str()), Some(kind));
+    }
+}
+
+#[test]
+fn a_line_an_earlier_build_wrote_with_applied_reads_as_succeeded() {
+    let (_state, mut store) = fresh();
+    let mut line = serde_json::to_value(event(0, "revert")).unwrap();
+    for (old, kind) in [
+        ("applied", OutcomeKind::Succeeded),
+        ("no_changes", OutcomeKind::Succeeded),
+        ("already_done", OutcomeKind::AlreadyDone),
+    ] {
+        line["outcome"] = json!(old);
+        let read: AuditEvent = serde_json::from_value(line.clone()).unwrap();
+        assert_eq!(read.outcome, Some(kind));
+        store.audit(&read).unwrap();
+        assert_eq!(
+            store.audit_events("app", 1).unwrap()[0].outcome,
+            Some(kind),
+            "written back as {kind}"
+        );
+    }
 }

@@ -5,6 +5,7 @@ mod actions;
 mod audit;
 mod break_glass;
 mod drift;
+mod lock;
 mod loops;
 mod open;
 

@@ -4,7 +4,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use rusqlite::Connection;
 
-use super::super::{StoreError, schema, state_dir_from};
+use super::super::{Damage, StoreError, schema, state_dir_from};
 use super::{State, at, fresh, key};
 use crate::store::{AUDIT_FILE, DB_FILE, Store};
 
@@ -44,12 +44,83 @@ fn opening_a_new_state_directory_creates_it_with_a_migrated_wal_database_and_an_
 }
 
 #[test]
-fn an_empty_database_file_is_migrated_like_a_new_one() {
+fn an_empty_database_file_in_a_state_directory_never_used_is_migrated_like_a_new_one() {
     let state = State::new();
     std::fs::create_dir_all(&state.dir).unwrap();
     std::fs::write(state.dir.join(DB_FILE), b"").unwrap();
     let mut store = state.open();
     assert!(store.observe(&key("/A"), "h", at(0)).unwrap().is_new);
+}
+
+/// Opening must fail as corrupt, with the advice, and leave the file be.
+fn assert_refused_as_corrupt(state: &State, damage: impl Fn(&Damage) -> bool) {
+    let path = state.dir.join(DB_FILE);
+    let before = std::fs::read(&path).unwrap();
+    let err = Store::open(&state.dir).unwrap_err();
+    match &err {
+        StoreError::Corrupt { source, .. } if damage(source) => {}
+        other => panic!("not the damage expected: {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    assert!(
+        text.contains("restore it from a backup or move it aside"),
+        "{text}"
+    );
+    assert!(!err.is_retryable());
+    assert_eq!(std::fs::read(&path).unwrap(), before, "left untouched");
+}
+
+#[test]
+fn an_emptied_database_in_a_used_state_directory_is_refused_as_corrupt_not_started_afresh() {
+    let (state, mut store) = fresh();
+    store.observe(&key("/A"), "h", at(0)).unwrap();
+    drop(store);
+    std::fs::write(state.dir.join(DB_FILE), b"").unwrap();
+    assert_refused_as_corrupt(&state, |d| matches!(d, Damage::Empty));
+    assert!(
+        Store::open(&state.dir).is_err(),
+        "still refused: nothing was migrated into it"
+    );
+}
+
+#[test]
+fn a_database_whose_actions_table_was_dropped_is_refused_as_corrupt() {
+    let (state, store) = fresh();
+    drop(store);
+    Connection::open(state.dir.join(DB_FILE))
+        .unwrap()
+        .execute_batch("DROP TABLE actions")
+        .unwrap();
+    assert_refused_as_corrupt(
+        &state,
+        |d| matches!(d, Damage::MissingTable { table } if table == "actions"),
+    );
+}
+
+#[test]
+fn a_table_with_other_columns_or_a_missing_unique_index_is_refused_as_corrupt() {
+    let (state, store) = fresh();
+    drop(store);
+    let conn = Connection::open(state.dir.join(DB_FILE)).unwrap();
+    conn.execute_batch("DROP TABLE circuits; CREATE TABLE circuits (stack TEXT PRIMARY KEY);")
+        .unwrap();
+    drop(conn);
+    assert_refused_as_corrupt(
+        &state,
+        |d| matches!(d, Damage::Columns { table, .. } if table == "circuits"),
+    );
+
+    let (state, store) = fresh();
+    drop(store);
+    Connection::open(state.dir.join(DB_FILE))
+        .unwrap()
+        .execute_batch("DROP INDEX actions_in_progress")
+        .unwrap();
+    assert_refused_as_corrupt(
+        &state,
+        |d| matches!(d, Damage::MissingIndex { index } if index == "actions_in_progress"),
+    );
 }
 
 #[test]
@@ -260,4 +331,44 @@ fn a_version_1_database_is_migrated_and_its_failed_action_is_tried_again() {
     drop(store);
     let conn = Connection::open(state.dir.join(DB_FILE)).unwrap();
     assert_eq!(pragma(&conn, "user_version"), schema::VERSION.to_string());
+}
+
+#[test]
+fn a_version_2_database_is_migrated_keeping_its_actions_and_the_drift_that_refers_to_them() {
+    let state = State::new();
+    std::fs::create_dir_all(&state.dir).unwrap();
+    {
+        let conn = Connection::open(state.dir.join(DB_FILE)).unwrap();
+        conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
+        conn.execute_batch(schema::MIGRATIONS[1]).unwrap();
+        conn.pragma_update(None, "application_id", schema::APPLICATION_ID)
+            .unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute_batch(
+            "INSERT INTO actions (idempotency_key, stack, logical_id, property_path, action, \
+             revision, detail, started_at, attempt) VALUES \
+             ('k', 'app', 'WebSg', '/SecurityGroupIngress/0', 'revert', '3f2c1e0', '{}', 0, 3); \
+             INSERT INTO drift (stack, logical_id, property_path, value_hash, first_seen, \
+             last_seen, resolved_at, resolved_by) VALUES \
+             ('app', 'WebSg', '/SecurityGroupIngress/0', 'h', 0, 0, 10, 1);",
+        )
+        .unwrap();
+    }
+    let mut store = state.open();
+    let unfinished = store.unfinished("app").unwrap();
+    assert_eq!(unfinished.len(), 1);
+    assert_eq!(unfinished[0].attempt, 3);
+    let interrupted = crate::store::Outcome::Interrupted {
+        reason: "killed".into(),
+    };
+    store
+        .finish(unfinished[0].id, &interrupted, at(60))
+        .unwrap();
+    drop(store);
+    let conn = Connection::open(state.dir.join(DB_FILE)).unwrap();
+    assert_eq!(pragma(&conn, "user_version"), schema::VERSION.to_string());
+    let resolved_by: i64 = conn
+        .query_row("SELECT resolved_by FROM drift", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(resolved_by, unfinished[0].id.get());
 }
