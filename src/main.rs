@@ -85,20 +85,24 @@ fn init_logging(g: &cli::GlobalArgs) {
         (_, 2) => "debug",
         _ => "trace",
     };
-    let mut filter = tracing_subscriber::EnvFilter::try_from_env("DRIFTSYNC_LOG")
+    use tracing_subscriber::prelude::*;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DRIFTSYNC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("driftsync={level}")));
     // The AWS SDK logs whole request and response bodies at trace level, and
     // those carry secrets (NoEcho values, SSM SecureStrings, parameter
-    // values): whatever DRIFTSYNC_LOG asks, they stop at debug.
-    for target in WIRE_LOGGERS {
-        if let Ok(d) = format!("{target}=debug").parse() {
-            filter = filter.add_directive(d);
-        }
-    }
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(cli::output::stderr_in_colour(g.color))
-        .with_target(false)
+    // values): whatever DRIFTSYNC_LOG asks, those events are dropped.
+    let no_wire_bodies = tracing_subscriber::filter::filter_fn(|meta| {
+        *meta.level() != tracing::Level::TRACE
+            || !WIRE_LOGGERS.iter().any(|t| meta.target().starts_with(t))
+    });
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(cli::output::stderr_in_colour(g.color))
+                .with_target(false)
+                .with_filter(filter)
+                .with_filter(no_wire_bodies),
+        )
         .init();
 }

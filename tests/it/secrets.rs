@@ -234,3 +234,28 @@ fn a_no_echo_value_and_its_drift_show_nowhere_and_are_fixed_by_re_applying_the_s
         }
     }
 }
+
+/// The SDK's own logs stay out of a default run, and its trace-level dumps
+/// of request and response bodies (which carry parameter values and
+/// secrets) stay out even when DRIFTSYNC_LOG asks for trace.
+#[test]
+fn a_default_run_logs_no_sdk_chatter_and_trace_never_dumps_wire_bodies() {
+    let s = scenario_with(None);
+    let (out, err, _) = crate::check::driftsync_as(&s.account, s.repo.path(), &["check"]);
+    for level in ["TRACE", "DEBUG", " INFO "] {
+        assert!(
+            !err.contains(level),
+            "{level} in a default run:\n{out}\n{err}"
+        );
+    }
+    let (_, err, _) = driftsync_as_with(
+        &s.account,
+        s.repo.path(),
+        &["check"],
+        &[("DRIFTSYNC_LOG", "trace")],
+    );
+    assert!(err.contains("TRACE"), "trace was asked for:\n{err}");
+    for dump in ["read HTTP response body", "output_or_error", "TemplateBody"] {
+        assert!(!err.contains(dump), "{dump} at trace level:\n{err}");
+    }
+}
