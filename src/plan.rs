@@ -323,3 +323,21 @@ pub fn build(
     }
     plan
 }
+
+/// Takes a deploy or create out of the plan when its template cannot reach
+/// CloudFormation (over 51,200 bytes with no `artifacts` bucket, or over the
+/// 1 MB limit for S3), and fails the stack with why, before any AWS call.
+pub fn check_template_size(
+    plan: &mut StackPlan,
+    size: usize,
+    artifacts: Option<&crate::config::Artifacts>,
+) {
+    let deploys = |s: &Step| matches!(s, Step::Deploy { .. } | Step::Create { .. });
+    if !plan.steps.iter().any(deploys) {
+        return;
+    }
+    if let Err(e) = crate::remediate::artifacts::route(&plan.name, size, artifacts) {
+        plan.steps.retain(|s| !deploys(s));
+        plan.error = Some(e.to_string());
+    }
+}
