@@ -336,8 +336,12 @@ pub fn check_template_size(
     if !plan.steps.iter().any(deploys) {
         return;
     }
-    if let Err(e) = crate::remediate::artifacts::route(&plan.name, size, artifacts) {
+    if let Err(too_large) = crate::remediate::artifacts::route(size, artifacts) {
         plan.steps.retain(|s| !deploys(s));
+        let e = crate::remediate::RemediateError::TemplateTooLarge {
+            stack: plan.name.clone(),
+            too_large,
+        };
         plan.error = Some(e.to_string());
     }
 }

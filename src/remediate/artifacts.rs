@@ -42,31 +42,34 @@ pub enum Route {
     Upload,
 }
 
+/// Why a template cannot reach CloudFormation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} bytes, over {} bytes, {how}", thousands(*.size), thousands(*.limit))]
+pub struct TooLarge {
+    pub size: usize,
+    pub limit: usize,
+    pub how: &'static str,
+}
+
 /// How a template of `size` bytes is deployed, or why it cannot be.
 ///
 /// # Errors
-/// [`RemediateError::TemplateTooLarge`] naming the size, the limit and what to set.
-pub fn route(
-    stack: &str,
-    size: usize,
-    artifacts: Option<&Artifacts>,
-) -> Result<Route, RemediateError> {
+/// [`TooLarge`], naming the size, the limit and what to set.
+pub fn route(size: usize, artifacts: Option<&Artifacts>) -> Result<Route, TooLarge> {
     if size > MAX_TEMPLATE_URL {
-        return Err(RemediateError::TemplateTooLarge {
-            stack: stack.to_string(),
-            size: thousands(size),
-            limit: thousands(MAX_TEMPLATE_URL),
-            how: "the limit for a template in S3 (1 MB); split it into nested stacks".into(),
+        return Err(TooLarge {
+            size,
+            limit: MAX_TEMPLATE_URL,
+            how: "the limit for a template in S3 (1 MB); split it into nested stacks",
         });
     }
     match artifacts {
         Some(a) if a.always || size > MAX_TEMPLATE_BODY => Ok(Route::Upload),
         Some(_) => Ok(Route::Inline),
-        None if size > MAX_TEMPLATE_BODY => Err(RemediateError::TemplateTooLarge {
-            stack: stack.to_string(),
-            size: thousands(size),
-            limit: thousands(MAX_TEMPLATE_BODY),
-            how: "the limit for a template sent inline; set `artifacts: {bucket: NAME}` (in `defaults` or on the stack) to upload it to S3 and deploy it from there".into(),
+        None if size > MAX_TEMPLATE_BODY => Err(TooLarge {
+            size,
+            limit: MAX_TEMPLATE_BODY,
+            how: "the limit for a template sent inline; set `artifacts: {bucket: NAME}` (in `defaults` or on the stack) to upload it to S3 and deploy it from there",
         }),
         None => Ok(Route::Inline),
     }
@@ -77,7 +80,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -308,19 +311,19 @@ mod tests {
     #[test]
     fn small_templates_go_inline_large_ones_to_s3_and_neither_past_one_megabyte() {
         let a = artifacts(None, false);
-        assert_eq!(route("s", 51_200, None).unwrap(), Route::Inline);
-        assert_eq!(route("s", 51_200, Some(&a)).unwrap(), Route::Inline);
-        assert_eq!(route("s", 51_201, Some(&a)).unwrap(), Route::Upload);
+        assert_eq!(route(51_200, None).unwrap(), Route::Inline);
+        assert_eq!(route(51_200, Some(&a)).unwrap(), Route::Inline);
+        assert_eq!(route(51_201, Some(&a)).unwrap(), Route::Upload);
         assert_eq!(
-            route("s", 10, Some(&artifacts(None, true))).unwrap(),
+            route(10, Some(&artifacts(None, true))).unwrap(),
             Route::Upload
         );
-        let e = route("web", 51_201, None).unwrap_err().to_string();
+        let e = route(51_201, None).unwrap_err().to_string();
         assert!(
             e.contains("51,201 bytes") && e.contains("51,200") && e.contains("artifacts:"),
             "{e}"
         );
-        let e = route("web", 1_000_001, Some(&a)).unwrap_err().to_string();
+        let e = route(1_000_001, Some(&a)).unwrap_err().to_string();
         assert!(
             e.contains("1,000,001 bytes") && e.contains("1,000,000"),
             "{e}"

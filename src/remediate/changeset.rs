@@ -437,7 +437,13 @@ async fn template_source<'a>(
     body: &'a str,
 ) -> Result<Source<'a>, RemediateError> {
     let artifacts = req.artifacts.as_ref();
-    match super::artifacts::route(&req.stack, body.len(), artifacts)? {
+    let route = super::artifacts::route(body.len(), artifacts).map_err(|too_large| {
+        RemediateError::TemplateTooLarge {
+            stack: req.stack.clone(),
+            too_large,
+        }
+    })?;
+    match route {
         super::artifacts::Route::Inline => Ok(Source::Body(body)),
         super::artifacts::Route::Upload => {
             let Some(a) = artifacts else {

@@ -33,12 +33,10 @@ pub enum RemediateError {
         change_set: String,
         reason: String,
     },
-    #[error("the template of stack {stack} is {size} bytes, over {limit} bytes, {how}")]
+    #[error("the template of stack {stack} is {too_large}")]
     TemplateTooLarge {
         stack: String,
-        size: String,
-        limit: String,
-        how: String,
+        too_large: artifacts::TooLarge,
     },
     #[error("uploading the template of stack {stack} to s3://{bucket}/{key} failed: {message}")]
     Upload {
