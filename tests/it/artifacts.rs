@@ -132,3 +132,43 @@ fn a_template_over_51200_bytes_without_artifacts_fails_its_stack_naming_the_limi
         "nothing deployed"
     );
 }
+
+#[test]
+fn a_new_stack_with_a_template_over_51200_bytes_is_created_from_s3() {
+    let account = emulator().new_account();
+    let bucket = format!("artifacts-{}", account.account_id);
+    emulator().boto3(&account, "s3", "create_bucket", json!({"Bucket": bucket}));
+    let repo = TestRepo::new();
+    repo.write(
+        "driftsync.yaml",
+        &format!("version: 1\ndefaults: {{region: us-east-1}}\nstacks:\n  - name: fresh\n    template: big.yaml\n    artifacts: {{bucket: {bucket}}}\npolicy: {{create: true}}\n"),
+    );
+    repo.write("big.yaml", &big());
+    repo.commit("a new big stack");
+
+    let (out, err, code) = driftsync_as(&account, repo.path(), &["sync", "--apply", "-o", "json"]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    let r = json_of(&out);
+    assert_eq!(r["stacks"][0]["steps"][0]["step"], "create", "{out}");
+    assert_eq!(
+        r["stacks"][0]["outcomes"][0]["result"], "applied",
+        "{out}\n{err}"
+    );
+    let digest: String = Sha256::digest(big().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    emulator().boto3(
+        &account,
+        "s3",
+        "head_object",
+        json!({"Bucket": bucket, "Key": format!("{digest}.template")}),
+    );
+    let notes = emulator().boto3(
+        &account,
+        "ssm",
+        "get_parameter",
+        json!({"Name": "/big/notes"}),
+    );
+    assert_eq!(notes["Parameter"]["Value"], "kept");
+}
