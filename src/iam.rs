@@ -200,6 +200,36 @@ pub fn policy(config: &Config, resource_types: &BTreeSet<String>, mode: Mode) ->
                 documents,
             ));
         }
+        // Templates over 51,200 bytes: uploaded, then read by CloudFormation
+        // with the caller's credentials (and key, for SSE-KMS).
+        let objects: BTreeSet<String> = config
+            .stacks
+            .iter()
+            .filter_map(|s| s.artifacts.as_ref().map(|a| (partition(&s.region), a)))
+            .map(|(p, a)| match &a.prefix {
+                Some(prefix) => format!("arn:{p}:s3:::{}/{prefix}/*", a.bucket),
+                None => format!("arn:{p}:s3:::{}/*", a.bucket),
+            })
+            .collect();
+        if !objects.is_empty() {
+            statements.push(statement(
+                "UploadLargeTemplatesToTheArtifactsBucket",
+                set(&["s3:GetObject", "s3:PutObject"]),
+                objects.into_iter().collect(),
+            ));
+        }
+        let keys: BTreeSet<String> = config
+            .stacks
+            .iter()
+            .filter_map(|s| s.artifacts.as_ref()?.kms_key_id.clone())
+            .collect();
+        if !keys.is_empty() {
+            statements.push(statement(
+                "EncryptTemplatesWithTheArtifactsKey",
+                set(&["kms:Decrypt", "kms:GenerateDataKey"]),
+                keys.into_iter().collect(),
+            ));
+        }
         // Config rule ARNs carry generated ids, not names: no narrower scope.
         statements.push(statement(
             "PublishVerdictsToConfig",

@@ -139,3 +139,29 @@ fn types_without_handler_permissions_are_named_not_silently_dropped() {
     );
     assert_eq!(p.uncovered_types, ["AWS::CodeBuild::Project"]);
 }
+
+#[test]
+fn sync_may_upload_large_templates_to_the_artifacts_prefix_and_read_them_back() {
+    let text = "version: 1\ndefaults:\n  region: us-east-1\n  artifacts: {bucket: deploy-artifacts, prefix: cfn}\nstacks:\n  - {name: web, template: web.yaml}\n  - name: data\n    template: data.yaml\n    region: cn-north-1\n    artifacts: {bucket: data-artifacts, kms_key_id: 'arn:aws-cn:kms:cn-north-1:111111111111:key/k1'}\n";
+    let p = policy(&config(text), &types(&[]), Mode::Sync);
+    let g = grants(&p);
+    for object in [
+        "arn:aws:s3:::deploy-artifacts/cfn/*",
+        "arn:aws-cn:s3:::data-artifacts/cfn/*",
+    ] {
+        assert!(g.contains(&format!("s3:PutObject on {object}")), "{g:?}");
+        assert!(g.contains(&format!("s3:GetObject on {object}")), "{g:?}");
+    }
+    assert!(g.contains("kms:GenerateDataKey on arn:aws-cn:kms:cn-north-1:111111111111:key/k1"));
+    let check = actions(&policy(&config(text), &types(&[]), Mode::Check));
+    assert!(
+        !check
+            .iter()
+            .any(|a| a.starts_with("s3:") || a.starts_with("kms:"))
+    );
+    let none = actions(&policy(&config(TWO_STACKS), &types(&[]), Mode::Sync));
+    assert!(
+        !none.iter().any(|a| a.starts_with("s3:")),
+        "no artifacts, no S3"
+    );
+}

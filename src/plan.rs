@@ -323,3 +323,25 @@ pub fn build(
     }
     plan
 }
+
+/// Takes a deploy or create out of the plan when its template cannot reach
+/// CloudFormation (over 51,200 bytes with no `artifacts` bucket, or over the
+/// 1 MB limit for S3), and fails the stack with why, before any AWS call.
+pub fn check_template_size(
+    plan: &mut StackPlan,
+    size: usize,
+    artifacts: Option<&crate::config::Artifacts>,
+) {
+    let deploys = |s: &Step| matches!(s, Step::Deploy { .. } | Step::Create { .. });
+    if !plan.steps.iter().any(deploys) {
+        return;
+    }
+    if let Err(too_large) = crate::remediate::artifacts::route(size, artifacts) {
+        plan.steps.retain(|s| !deploys(s));
+        let e = crate::remediate::RemediateError::TemplateTooLarge {
+            stack: plan.name.clone(),
+            too_large,
+        };
+        plan.error = Some(e.to_string());
+    }
+}

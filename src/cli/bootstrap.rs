@@ -100,6 +100,7 @@ pub(super) fn run(g: &GlobalArgs, args: &BootstrapArgs, out: &mut Out) -> anyhow
                 tags: vec![("managed-by".into(), "driftsync".into())],
                 allow_replacement: true,
                 timeout: Duration::from_secs(1800),
+                artifacts: None,
             };
             let outcome = if exists {
                 run_change_set(&clients, &req, &|_| {}, &calls).await?

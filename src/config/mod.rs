@@ -5,6 +5,7 @@
 //! repository), parameter files. It must not read files or git itself: the
 //! caller hands it text (see `source`), which keeps it pure and testable.
 
+mod artifacts;
 mod git;
 mod github;
 mod model;
@@ -37,6 +38,7 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     Ok(d)
 }
 
+pub use artifacts::{Artifacts, RawArtifacts};
 pub use git::{GitSettings, RawGit};
 pub use github::{GithubSettings, RawGithub};
 pub use model::{Capability, Defaults, IgnoreRule, RawConfig, RawStack};
@@ -90,6 +92,8 @@ pub struct StackSpec {
     pub location: Location,
     /// The stack's own `policy:` section, tried before the top-level one.
     pub policy: Option<PolicySettings>,
+    /// Where a template too large to send inline is uploaded (`artifacts:`).
+    pub artifacts: Option<Artifacts>,
 }
 
 /// A compiled ignore rule.
@@ -216,6 +220,16 @@ impl Config {
                 .map(|p| source::path::join(base, p))
                 .transpose()
                 .map_err(|m| ConfigError::at(path, here("parameters_file"), m))?;
+            let artifacts =
+                artifacts::resolve(raw.defaults.artifacts.as_ref(), s.artifacts.as_ref()).map_err(
+                    |(key, m)| {
+                        let place = at(&["stacks", &idx, "artifacts", key])
+                            .or(at(&["defaults", "artifacts", key]))
+                            .or(own("artifacts"))
+                            .or(at(&["defaults", "artifacts"]));
+                        ConfigError::at(path, place, m)
+                    },
+                )?;
             let mut tags = raw.defaults.tags.clone();
             tags.extend(s.tags.clone());
             stacks.push(StackSpec {
@@ -234,6 +248,7 @@ impl Config {
                 deep: s.deep.or(raw.defaults.deep).unwrap_or(false),
                 location: at(&["stacks", &idx]).unwrap_or_default(),
                 policy: compiled.stacks.get_mut(i).and_then(Option::take),
+                artifacts,
             });
         }
         let ignore = raw

@@ -53,6 +53,8 @@ pub struct Defaults {
     pub tags: IndexMap<String, String>,
     /// Detect drift through Cloud Control (`check --deep`) for every stack.
     pub deep: Option<bool>,
+    /// Where templates over 51,200 bytes are uploaded before they are deployed.
+    pub artifacts: Option<super::artifacts::RawArtifacts>,
 }
 
 /// One stack as written in the config.
@@ -81,6 +83,9 @@ pub struct RawStack {
     pub tags: IndexMap<String, String>,
     /// Detect drift through Cloud Control for this stack; falls back to `defaults.deep`.
     pub deep: Option<bool>,
+    /// Where this stack's template is uploaded when it is over 51,200 bytes;
+    /// each key given wins over `defaults.artifacts`.
+    pub artifacts: Option<super::artifacts::RawArtifacts>,
     /// This stack's policy: its rules are tried before the top-level ones,
     /// and each setting it gives wins over the top-level one.
     pub policy: Option<RawPolicy>,

@@ -368,3 +368,52 @@ fn github_section_errors_are_located_and_never_echo_credentials() {
     assert!(err.starts_with("driftsync.yaml:10:12: "), "{err}");
     assert!(!err.contains("s3cr3t"), "{err}");
 }
+
+#[test]
+fn artifacts_in_defaults_are_inherited_and_a_stacks_own_keys_win() {
+    let c = parse("version: 1\ndefaults:\n  region: us-east-1\n  artifacts: {bucket: deploy-artifacts, prefix: cfn/templates}\nstacks:\n  - {name: a, template: a.yaml}\n  - name: b\n    template: b.yaml\n    artifacts: {prefix: b, always: true, kms_key_id: 'arn:aws:kms:us-east-1:111111111111:key/k'}\n").unwrap();
+    let a = c.stack("a").unwrap().artifacts.clone().unwrap();
+    assert_eq!(
+        (a.bucket.as_str(), a.prefix.as_deref(), a.always),
+        ("deploy-artifacts", Some("cfn/templates"), false)
+    );
+    let b = c.stack("b").unwrap().artifacts.clone().unwrap();
+    assert_eq!(
+        (b.bucket.as_str(), b.prefix.as_deref(), b.always),
+        ("deploy-artifacts", Some("b"), true)
+    );
+    assert!(b.kms_key_id.is_some());
+    let none = parse(
+        "version: 1\ndefaults: {region: us-east-1}\nstacks:\n  - {name: a, template: a.yaml}\n",
+    )
+    .unwrap();
+    assert_eq!(none.stacks[0].artifacts, None);
+}
+
+#[test]
+fn bad_artifacts_settings_are_located_errors() {
+    let cases = [
+        (
+            "defaults:\n  region: us-east-1\n  artifacts: {bucket: Bad_Bucket}\nstacks:\n  - {name: a, template: a.yaml}\n",
+            "driftsync.yaml:4:23: \"Bad_Bucket\" is not an S3 bucket name",
+        ),
+        (
+            "defaults: {region: us-east-1}\nstacks:\n  - name: a\n    template: a.yaml\n    artifacts: {prefix: x}\n",
+            "driftsync.yaml:6:16: `artifacts` needs a `bucket`",
+        ),
+        (
+            "defaults: {region: us-east-1}\nstacks:\n  - name: a\n    template: a.yaml\n    artifacts: {bucket: ok-bucket, prefix: /lead}\n",
+            "driftsync.yaml:6:44: \"/lead\" is not a usable key prefix",
+        ),
+        (
+            "defaults: {region: us-east-1}\nstacks:\n  - name: a\n    template: a.yaml\n    artifacts: {bucket: ok-bucket, kms_key_id: alias/x}\n",
+            "driftsync.yaml:6:48: \"alias/x\" is not a KMS key ARN",
+        ),
+    ];
+    for (text, want) in cases {
+        let msg = parse(&format!("version: 1\n{text}"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.starts_with(want), "{msg}\nwanted: {want}");
+    }
+}

@@ -55,6 +55,10 @@ pub struct Clients {
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub config: aws_sdk_config::Client,
+    /// The configuration the clients were built from (credentials, region,
+    /// endpoint), for the one request sent without an SDK client: the
+    /// template upload (`remediate::artifacts`).
+    pub sdk: SdkConfig,
 }
 
 /// Clients by (region, role ARN).
@@ -136,6 +140,7 @@ impl Aws {
             cloudtrail: aws_sdk_cloudtrail::Client::new(&config),
             ssm: aws_sdk_ssm::Client::new(&config),
             config: aws_sdk_config::Client::new(&config),
+            sdk: config,
         });
         cache.insert(key, clients.clone());
         Ok(clients)

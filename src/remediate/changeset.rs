@@ -37,6 +37,8 @@ pub struct ChangeSetRequest {
     pub tags: Vec<(String, String)>,
     pub allow_replacement: bool,
     pub timeout: Duration,
+    /// Where a template too large to send inline is uploaded.
+    pub artifacts: Option<crate::config::Artifacts>,
 }
 
 /// One stack event, as it streams in.
@@ -72,8 +74,6 @@ pub enum ChangeSetOutcome {
         reason: String,
     },
 }
-
-const MAX_TEMPLATE_BODY: usize = 51_200;
 
 /// Runs one change set to its end. `on_event` sees stack events as they arrive.
 ///
@@ -249,15 +249,11 @@ async fn create(
             template_body,
             parameters,
         } => {
-            if template_body.len() > MAX_TEMPLATE_BODY {
-                return Err(RemediateError::TemplateTooLarge {
-                    stack: req.stack.clone(),
-                    size: template_body.len(),
-                });
+            call = match template_source(clients, req, template_body).await? {
+                Source::Body(b) => call.template_body(b),
+                Source::Url(u) => call.template_url(u),
             }
-            call = call
-                .template_body(template_body)
-                .set_parameters(Some(sdk_parameters(parameters)));
+            .set_parameters(Some(sdk_parameters(parameters)));
         }
         ChangeSetKind::RevertDrift => {
             // An omitted parameter would take its Default (or fail): keep
@@ -389,18 +385,13 @@ pub async fn create_stack(
             message: "a new stack needs a template".into(),
         });
     };
-    if template_body.len() > MAX_TEMPLATE_BODY {
-        return Err(RemediateError::TemplateTooLarge {
-            stack: req.stack.clone(),
-            size: template_body.len(),
-        });
-    }
+    let call = clients.cfn.create_stack().stack_name(&req.stack);
+    let call = match template_source(clients, req, template_body).await? {
+        Source::Body(b) => call.template_body(b),
+        Source::Url(u) => call.template_url(u),
+    };
     calls.record("CreateStack");
-    let sent = clients
-        .cfn
-        .create_stack()
-        .stack_name(&req.stack)
-        .template_body(template_body)
+    let sent = call
         .set_parameters(Some(sdk_parameters(parameters)))
         .set_capabilities(Some(sdk_capabilities(req)))
         .set_tags(Some(sdk_tags(req)))
@@ -432,6 +423,37 @@ pub async fn create_stack(
             reason: reason.unwrap_or_default(),
         }
     })
+}
+
+/// A template as CloudFormation gets it.
+enum Source<'a> {
+    Body(&'a str),
+    Url(String),
+}
+
+/// Inline, or uploaded to the artifacts bucket first (see `artifacts`).
+async fn template_source<'a>(
+    clients: &Clients,
+    req: &ChangeSetRequest,
+    body: &'a str,
+) -> Result<Source<'a>, RemediateError> {
+    let artifacts = req.artifacts.as_ref();
+    let route = super::artifacts::route(body.len(), artifacts).map_err(|too_large| {
+        RemediateError::TemplateTooLarge {
+            stack: req.stack.clone(),
+            too_large,
+        }
+    })?;
+    match route {
+        super::artifacts::Route::Inline => Ok(Source::Body(body)),
+        super::artifacts::Route::Upload => {
+            let Some(a) = artifacts else {
+                return Ok(Source::Body(body));
+            };
+            let url = super::artifacts::upload(clients, &req.stack, a, body).await?;
+            Ok(Source::Url(url))
+        }
+    }
 }
 
 fn sdk_capabilities(req: &ChangeSetRequest) -> Vec<Capability> {

@@ -7,6 +7,7 @@
 //! waiting for each operation to end. It must not decide *what* to do (that
 //! is `policy` and `plan`) or keep history (that is `store`).
 
+pub mod artifacts;
 pub mod bootstrap;
 pub mod changeset;
 mod events;
@@ -33,10 +34,18 @@ pub enum RemediateError {
         change_set: String,
         reason: String,
     },
-    #[error(
-        "the template of stack {stack} is {size} bytes; CloudFormation takes at most 51,200 bytes inline, and uploading templates to S3 is not supported yet"
-    )]
-    TemplateTooLarge { stack: String, size: usize },
+    #[error("the template of stack {stack} is {too_large}")]
+    TemplateTooLarge {
+        stack: String,
+        too_large: artifacts::TooLarge,
+    },
+    #[error("uploading the template of stack {stack} to s3://{bucket}/{key} failed: {message}")]
+    Upload {
+        stack: String,
+        bucket: String,
+        key: String,
+        message: String,
+    },
     #[error("waiting for {what} of stack {stack} timed out")]
     TimedOut { stack: String, what: String },
     #[error(

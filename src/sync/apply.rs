@@ -591,6 +591,7 @@ fn change_set_request(
             .collect(),
         allow_replacement,
         timeout: opts.timeout,
+        artifacts: state.spec.artifacts.clone(),
     }
 }
 

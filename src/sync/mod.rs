@@ -396,13 +396,18 @@ async fn sync_stack(
     }
 
     let runbook = runbook(snapshot, aws, check, &decisions, calls).await;
-    let plan = plan::build(
+    let mut plan = plan::build(
         check,
         &decisions,
         &snapshot.revision.sha,
         &runbook,
         &|logical_id| epochs.get(logical_id).cloned().unwrap_or_default(),
     );
+    if let Some(state) = snapshot.stacks.iter().find(|s| s.spec.name == check.name)
+        && let Some(text) = &state.template_text
+    {
+        plan::check_template_size(&mut plan, text.len(), state.spec.artifacts.as_ref());
+    }
     let decided = deciding.elapsed();
     // Attempts a killed run left: settled from AWS before acting again.
     let checked = matches!(

@@ -22,6 +22,7 @@ EXTENSIONS = [
     "config_remediation",
     "config_compliance",
     "cfn_bootstrap",
+    "cfn_templates",
 ]
 
 

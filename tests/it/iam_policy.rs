@@ -202,3 +202,44 @@ fn a_run_with_only_the_printed_policy_succeeds_and_check_cannot_sync() {
         "{after:?}\n{err}\n{out}"
     );
 }
+
+#[test]
+fn the_sync_policy_is_enough_to_upload_a_large_template_and_deploy_it_from_s3() {
+    let emu = Emulator::dedicated();
+    let account = emu.new_account();
+    let bucket = format!("artifacts-{}", account.account_id);
+    emu.boto3(&account, "s3", "create_bucket", json!({"Bucket": bucket}));
+    let small = "Resources:\n  Flag:\n    Type: AWS::SSM::Parameter\n    Properties:\n      Name: /big/flag\n      Type: String\n      Value: on\n";
+    let big = format!(
+        "{small}  Notes:\n    Type: AWS::SSM::Parameter\n    Metadata:\n      Notes: {}\n    Properties:\n      Name: /big/notes\n      Type: String\n      Value: kept\n",
+        "n".repeat(52_000)
+    );
+    let repo = TestRepo::new();
+    repo.write(
+        "driftsync.yaml",
+        &format!("version: 1\ndefaults:\n  region: us-east-1\n  artifacts: {{bucket: {bucket}, prefix: cfn}}\nstacks:\n  - {{name: big, template: big.yaml}}\n"),
+    );
+    repo.write("big.yaml", small);
+    repo.commit("a small stack");
+    emu.deploy_stack(&account, "big", small, &[]);
+    repo.write("big.yaml", &big);
+    repo.commit("notes in metadata");
+
+    let syncer = create_user(&emu, &account, "syncer", &policy(repo.path(), "sync"));
+    ureq::post(format!("{}/moto-api/reset-auth", emu.endpoint()))
+        .header("Content-Type", "text/plain")
+        .send("0")
+        .expect("IAM enforcement turns on");
+    let (out, err, code) = run_as(
+        &emu,
+        &syncer,
+        repo.path(),
+        &["sync", "--apply", "-o", "json"],
+    );
+    assert_eq!(code, 2, "{err}\n{out}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        r["stacks"][0]["outcomes"][0]["result"], "applied",
+        "{err}\n{out}"
+    );
+}

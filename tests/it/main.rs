@@ -1,6 +1,7 @@
 //! driftsync's integration tests: one binary, one module per area.
 
 mod action;
+mod artifacts;
 mod attribution;
 mod aws_errors;
 mod bad_input;
