@@ -234,9 +234,36 @@ impl Doc<'_> {
                 reason: "the only key of a list item; remove the item instead".into(),
             });
         }
+        let end = self.line_end(ends[i]);
+        if starts.len() == 1 {
+            // The last entry: an emptied block would read back as null, so
+            // the collection becomes `{}` / `[]` after its key's colon.
+            let before = self.text[..line_start].trim_end_matches([' ', '\t', '\r', '\n']);
+            if !before.ends_with(':') {
+                return Err(EditError::Unsupported {
+                    path: path.into(),
+                    reason: "the only entry of a collection with a comment above it".into(),
+                });
+            }
+            let empty = if matches!(parent.kind, NodeKind::Seq(_)) {
+                "[]"
+            } else {
+                "{}"
+            };
+            let newline = if self.text[..end].ends_with('\n') {
+                "\n"
+            } else {
+                ""
+            };
+            return Ok(Splice {
+                start: before.len(),
+                end,
+                text: format!(" {empty}{newline}"),
+            });
+        }
         Ok(Splice {
             start: line_start,
-            end: self.line_end(ends[i]),
+            end,
             text: String::new(),
         })
     }

@@ -278,7 +278,8 @@ fn a_key_after_a_block_scalar_goes_after_its_text_not_after_the_next_key() {
         yaml(text, &[at("/P/Added", Op::Add(json!("x")))]),
         "P:\n  Code: |\n    line one\n    line two\n  Added: x\n\nQ: 1\n"
     );
-    assert_eq!(yaml(text, &[at("/P/Code", Op::Remove)]), "P:\n\nQ: 1\n");
+    // P's only key: P stays an (empty) map.
+    assert_eq!(yaml(text, &[at("/P/Code", Op::Remove)]), "P: {}\n\nQ: 1\n");
 }
 
 #[test]
@@ -323,5 +324,25 @@ fn a_trailing_comment_on_an_edited_line_is_kept_in_every_style() {
     for (text, path, want) in cases {
         let out = yaml(text, &[at(path, Op::Replace(json!("120")))]);
         assert_eq!(out, want, "editing {path} in {text:?}");
+    }
+}
+
+#[test]
+fn removing_the_only_entry_of_a_block_collection_leaves_it_empty_not_null() {
+    // Found by the codify_edit fuzz target: `Outputs:` with nothing under it
+    // reads back as null.
+    let text = "Outputs:\n  OutputModuleAtt:\n    Value: !Ref ModuleResource\nResources: {}\n";
+    assert_eq!(
+        yaml(text, &[at("/Outputs/OutputModuleAtt", Op::Remove)]),
+        "Outputs: {}\nResources: {}\n"
+    );
+    let text = "L:\n  - a  # only\nM: 1\n";
+    assert_eq!(yaml(text, &[at("/L/0", Op::Remove)]), "L: []\nM: 1\n");
+    // A comment between the key and the entry would swallow the `{}`.
+    for text in ["P:\n  # why\n  a: 1\n", "P:  # why\n  a: 1\n"] {
+        assert!(
+            apply(text, Format::Yaml, &[at("/P/a", Op::Remove)]).is_err(),
+            "{text}"
+        );
     }
 }
