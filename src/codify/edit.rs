@@ -526,6 +526,7 @@ fn yaml_string(s: &str, old: &str) -> String {
     let old_kind = ScalarKind::of_plain(old);
     let new_kind = ScalarKind::of_plain(s);
     let plain_ok = plain_safe(s)
+        && reads_back_as_itself(s, new_kind)
         && (new_kind == ScalarKind::Str
             || (!old.is_empty() && old_kind != ScalarKind::Str && old_kind == new_kind)
             || (!old.is_empty()
@@ -535,6 +536,19 @@ fn yaml_string(s: &str, old: &str) -> String {
         s.to_string()
     } else {
         serde_json::to_string(s).unwrap_or_default()
+    }
+}
+
+/// Whether the plain scalar `s`, read as `kind`, prints back as `s`, as
+/// CloudFormation turns scalars into strings: `yes` reads as `true` and
+/// `0x1F` as `31`, so neither may stand for the string it spells.
+fn reads_back_as_itself(s: &str, kind: ScalarKind) -> bool {
+    match kind {
+        ScalarKind::Str => true,
+        ScalarKind::Null => false,
+        ScalarKind::Bool(b) => s == b.to_string(),
+        ScalarKind::Int(i) => s == i.to_string(),
+        ScalarKind::Float(f) => s == f.to_string(),
     }
 }
 

@@ -67,6 +67,16 @@ fn strings_that_would_read_back_as_other_types_are_quoted() {
         ],
     );
     assert_eq!(out, "A: \"yes\"\nB: 6\n");
+    // The same value spelled otherwise would read back as the old one.
+    let out = yaml(
+        "A: true\nB: 5\nC: 1.5\n",
+        &[
+            at("/A", Op::Replace(json!("yes"))),
+            at("/B", Op::Replace(json!("0x1F"))),
+            at("/C", Op::Replace(json!("2.50"))),
+        ],
+    );
+    assert_eq!(out, "A: \"yes\"\nB: \"0x1F\"\nC: \"2.50\"\n");
     assert_eq!(
         yaml("A: x\n", &[at("/A", Op::Replace(json!("a: b")))]),
         "A: \"a: b\"\n"
