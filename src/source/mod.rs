@@ -35,6 +35,19 @@ pub struct Revision {
 }
 
 impl Revision {
+    fn of(commit: &git2::Commit<'_>) -> Revision {
+        Revision {
+            sha: commit.id().to_string(),
+            summary: commit
+                .summary()
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+                .to_string(),
+            tree: commit.tree_id(),
+        }
+    }
+
     pub fn short(&self) -> &str {
         &self.sha[..self.sha.len().min(12)]
     }
@@ -267,16 +280,7 @@ impl Source {
                 rev: wanted.to_string(),
                 origin: self.describe(),
             })?;
-        Ok(Revision {
-            sha: commit.id().to_string(),
-            summary: commit
-                .summary()
-                .ok()
-                .flatten()
-                .unwrap_or_default()
-                .to_string(),
-            tree: commit.tree_id(),
-        })
+        Ok(Revision::of(&commit))
     }
 
     /// The commits after `since` up to and including `tip`, oldest first
@@ -314,16 +318,7 @@ impl Source {
                 .repo
                 .find_commit(oid.map_err(git_err)?)
                 .map_err(git_err)?;
-            out.push(Revision {
-                sha: commit.id().to_string(),
-                summary: commit
-                    .summary()
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default()
-                    .to_string(),
-                tree: commit.tree_id(),
-            });
+            out.push(Revision::of(&commit));
         }
         Ok(Some(out))
     }
